@@ -1,0 +1,100 @@
+// The one configuration schema: every option, its default, its env name and a description.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (typeof value === 'number') return value;
+      const ms = parseDuration(value);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; use forms like 90s, 5m, 24h or 7d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const bool = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .default(fallback)
+    .transform((v) => v === true || v === 'true' || v === '1');
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Each entry: [env variable or null, description]. The config reference is generated from this. */
+export const OPTION_DOCS: Record<string, { env: string | null; description: string; secret?: boolean }> = {
+  nodeEnv: { env: 'NODE_ENV', description: '`production` refuses unsafe defaults (dev mailbox, generated secrets, http public URL).' },
+  port: { env: 'PORT', description: 'HTTP port to listen on.' },
+  host: { env: 'PORTCULLIS_HOST', description: 'Address to bind to.' },
+  publicUrl: { env: 'PORTCULLIS_PUBLIC_URL', description: 'External base URL. The OIDC issuer is `<public url>/oidc`. Cookies are Secure when it is https.' },
+  allowHttpInProduction: { env: 'PORTCULLIS_ALLOW_HTTP', description: 'Allow an http public URL in production (only behind a TLS-terminating proxy on a private network).' },
+  dataDir: { env: 'PORTCULLIS_DATA_DIR', description: 'Folder for the SQLite file, generated development secrets and the breach index.' },
+  databaseUrl: { env: 'PORTCULLIS_DATABASE_URL', description: 'Empty for embedded SQLite in the data folder, or `postgres://…` for PostgreSQL.', secret: true },
+  redisUrl: { env: 'PORTCULLIS_REDIS_URL', description: 'Optional Redis URL for hot counters.', secret: true },
+  smtpUrl: { env: 'PORTCULLIS_SMTP_URL', description: 'SMTP URL such as `smtp://user:pass@host:587`. Empty means the dev mailbox (not allowed in production).', secret: true },
+  mailFrom: { env: 'PORTCULLIS_MAIL_FROM', description: 'Sender address of every email.' },
+  trustProxy: { env: 'PORTCULLIS_TRUST_PROXY', description: '`false`, `loopback`, or a comma-separated list of CIDRs whose X-Forwarded-For is trusted. Every protection keys on the client IP resolved this way.' },
+  sessionIdleTimeout: { env: 'PORTCULLIS_SESSION_IDLE_TIMEOUT', description: 'Log out after this long without activity.' },
+  sessionAbsoluteTimeout: { env: 'PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT', description: 'Log out this long after login, whatever the activity.' },
+  geoipDb: { env: 'PORTCULLIS_GEOIP_DB', description: 'Path to a MaxMind-format `.mmdb` file (default: bundled data).' },
+  configFile: { env: 'PORTCULLIS_CONFIG', description: 'Path to a JSON file holding any of these options (by their JSON name). Environment variables win.' },
+  secret: { env: 'PORTCULLIS_SECRET', description: 'Server secret (at least 32 characters) from which cookie, CSRF and key-encryption keys are derived. Generated into the data folder when empty (refused in production).', secret: true },
+  logLevel: { env: 'PORTCULLIS_LOG_LEVEL', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
+  productName: { env: 'PORTCULLIS_PRODUCT_NAME', description: 'Name shown on hosted pages and emails.' },
+  'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
+  'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
+  'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
+  'tokens.accessTokenTtl': { env: 'PORTCULLIS_ACCESS_TOKEN_TTL', description: 'Access token lifetime.' },
+  'tokens.idTokenTtl': { env: 'PORTCULLIS_ID_TOKEN_TTL', description: 'ID token lifetime.' },
+  'tokens.authorizationCodeTtl': { env: null, description: 'Authorization code lifetime.' },
+  'tokens.interactionTtl': { env: null, description: 'How long a login page stays valid.' },
+  demo: { env: 'PORTCULLIS_DEMO', description: 'Serve the try-it page at `/demo` (never in production).' },
+  setupLinkTtl: { env: null, description: 'How long the first-run setup link is valid.' },
+};
+
+export const configSchema = z.object({
+  nodeEnv: z.enum(['development', 'production', 'test']).default('development'),
+  port: int(3000, 0, 65535),
+  host: z.string().default('0.0.0.0'),
+  publicUrl: z.url({ protocol: /^https?$/ }).default('http://localhost:3000').transform((u) => u.replace(/\/+$/, '')),
+  allowHttpInProduction: bool(false),
+  dataDir: z.string().min(1).default('./data'),
+  databaseUrl: z
+    .string()
+    .default('')
+    .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be empty (SQLite) or a postgres:// URL'),
+  redisUrl: z.string().default('').refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL'),
+  smtpUrl: z.string().default('').refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL'),
+  mailFrom: z.string().min(3).default('Portcullis <no-reply@localhost>'),
+  trustProxy: z.string().default('false'),
+  sessionIdleTimeout: duration('24h'),
+  sessionAbsoluteTimeout: duration('7d'),
+  geoipDb: z.string().default(''),
+  configFile: z.string().default(''),
+  secret: z.string().default('').refine((v) => v === '' || v.length >= 32, 'must be at least 32 characters'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  productName: z.string().min(1).max(60).default('Portcullis'),
+  argon2: z
+    .object({
+      memoryCost: int(19456, 1024, 4 * 1024 * 1024),
+      timeCost: int(2, 1, 20),
+      parallelism: int(1, 1, 16),
+    })
+    .prefault({}),
+  tokens: z
+    .object({
+      accessTokenTtl: duration('10m'),
+      idTokenTtl: duration('1h'),
+      authorizationCodeTtl: duration('1m'),
+      interactionTtl: duration('30m'),
+    })
+    .prefault({}),
+  demo: bool(true),
+  setupLinkTtl: duration('24h'),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

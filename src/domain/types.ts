@@ -1,0 +1,59 @@
+// Core records shared by every layer. Timestamps are epoch milliseconds.
+export type Role = 'admin' | 'member';
+
+export interface Org {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  name: string | null;
+  passwordHash: string | null;
+  orgId: string | null;
+  role: Role;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Session {
+  id: string;
+  secretHash: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  ip: string | null;
+  userAgent: string | null;
+  revokedAt: number | null;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  metadata: Record<string, unknown>;
+  firstParty: boolean;
+  createdAt: number;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  privateJwk: Record<string, unknown>;
+  createdAt: number;
+}
+
+export type LinkPurpose = 'setup' | 'verify_email' | 'reset_password' | 'unblock' | 'login';
+
+export interface LinkToken {
+  id: string;
+  purpose: LinkPurpose;
+  secretHash: string;
+  userId: string | null;
+  data: Record<string, unknown>;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}

@@ -1,0 +1,110 @@
+// Schema migrations, written once with types that mean the same on SQLite and PostgreSQL.
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+const initial = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('orgs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('name_key', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('email_key', 'text', (c) => c.notNull().unique())
+      .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('name', 'text')
+      .addColumn('password_hash', 'text')
+      .addColumn('org_id', 'text', (c) => c.references('orgs.id'))
+      .addColumn('role', 'text', (c) => c.notNull().defaultTo('member'))
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('users_org_idx').on('users').column('org_id').execute();
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+      .addColumn('ip', 'text')
+      .addColumn('user_agent', 'text')
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('sessions_user_idx').on('sessions').column('user_id').execute();
+    await db.schema
+      .createTable('clients')
+      .addColumn('client_id', 'text', (c) => c.primaryKey())
+      .addColumn('metadata', 'text', (c) => c.notNull())
+      .addColumn('first_party', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('signing_keys')
+      .addColumn('kid', 'text', (c) => c.primaryKey())
+      .addColumn('alg', 'text', (c) => c.notNull())
+      .addColumn('sealed_jwk', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('link_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('purpose', 'text', (c) => c.notNull())
+      .addColumn('secret_hash', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+      .addColumn('data', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('events')
+      .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+        dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+      )
+      .addColumn('id', 'text', (c) => c.notNull().unique())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('code', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text')
+      .addColumn('identifier', 'text')
+      .addColumn('ip', 'text')
+      .addColumn('user_agent', 'text')
+      .addColumn('client_id', 'text')
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('details', 'text', (c) => c.notNull().defaultTo('{}'))
+      .execute();
+    await db.schema.createIndex('events_user_idx').on('events').columns(['user_id', 'at']).execute();
+    await db.schema.createIndex('events_at_idx').on('events').column('at').execute();
+    await db.schema
+      .createTable('oidc_models')
+      .addColumn('model', 'text', (c) => c.notNull())
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('grant_id', 'text')
+      .addColumn('uid', 'text')
+      .addColumn('user_code', 'text')
+      .addColumn('expires_at', 'bigint')
+      .addColumn('consumed_at', 'bigint')
+      .addPrimaryKeyConstraint('oidc_models_pk', ['model', 'id'])
+      .execute();
+    await db.schema.createIndex('oidc_models_grant_idx').on('oidc_models').column('grant_id').execute();
+    await db.schema.createIndex('oidc_models_uid_idx').on('oidc_models').columns(['model', 'uid']).execute();
+    await db.schema.createIndex('oidc_models_expires_idx').on('oidc_models').column('expires_at').execute();
+  },
+});
+
+export function migrationProvider(dialect: SqlDialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return { '0001_initial': initial(dialect) };
+    },
+  };
+}

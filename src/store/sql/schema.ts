@@ -1,0 +1,73 @@
+// Kysely table types. Integers are epoch milliseconds; PostgreSQL returns bigint as string, so rows are decoded at the boundary.
+import type { Generated } from 'kysely';
+
+type Int = number | string | bigint;
+
+export interface Database {
+  orgs: { id: string; name: string; name_key: string; created_at: Int };
+  users: {
+    id: string;
+    email: string;
+    email_key: string;
+    email_verified: Int;
+    name: string | null;
+    password_hash: string | null;
+    org_id: string | null;
+    role: string;
+    disabled: Int;
+    created_at: Int;
+    updated_at: Int;
+  };
+  sessions: {
+    id: string;
+    secret_hash: string;
+    user_id: string;
+    created_at: Int;
+    last_seen_at: Int;
+    ip: string | null;
+    user_agent: string | null;
+    revoked_at: Int | null;
+  };
+  clients: { client_id: string; metadata: string; first_party: Int; created_at: Int };
+  signing_keys: { kid: string; alg: string; sealed_jwk: string; created_at: Int };
+  link_tokens: {
+    id: string;
+    purpose: string;
+    secret_hash: string;
+    user_id: string | null;
+    data: string;
+    created_at: Int;
+    expires_at: Int;
+    used_at: Int | null;
+  };
+  events: {
+    seq: Generated<number>;
+    id: string;
+    at: Int;
+    code: string;
+    user_id: string | null;
+    identifier: string | null;
+    ip: string | null;
+    user_agent: string | null;
+    client_id: string | null;
+    outcome: string;
+    reason: string | null;
+    details: string;
+  };
+  oidc_models: {
+    model: string;
+    id: string;
+    payload: string;
+    grant_id: string | null;
+    uid: string | null;
+    user_code: string | null;
+    expires_at: Int | null;
+    consumed_at: Int | null;
+  };
+}
+
+export function toInt(value: Int): number;
+export function toInt(value: Int | null): number | null;
+export function toInt(value: Int | null): number | null {
+  return value === null ? null : Number(value);
+}

@@ -1,0 +1,42 @@
+// Assembles every SQL-backed store over one Kysely connection.
+import { sql } from 'kysely';
+import type { Store } from '../store.js';
+import { migrateToLatest, openDatabase } from './database.js';
+import { sqlClientStore, sqlSigningKeyStore } from './sql-clients.js';
+import { sqlEventStore } from './sql-events.js';
+import { sqlOidcModelStore } from './sql-oidc-models.js';
+import { sqlLinkTokenStore, sqlSessionStore } from './sql-sessions.js';
+import { sqlOrgStore, sqlUserStore } from './sql-users.js';
+
+export interface SqlStoreOptions {
+  databaseUrl: string;
+  dataDir: string;
+  sqliteFile?: string;
+  /** Key that seals private signing keys at rest. */
+  sealKey: Buffer;
+}
+
+export function createSqlStore(options: SqlStoreOptions): Store {
+  const database = openDatabase(options);
+  const { db } = database;
+  return {
+    kind: database.dialect,
+    users: sqlUserStore(db),
+    orgs: sqlOrgStore(db),
+    sessions: sqlSessionStore(db),
+    clients: sqlClientStore(db),
+    signingKeys: sqlSigningKeyStore(db, options.sealKey),
+    links: sqlLinkTokenStore(db),
+    events: sqlEventStore(db),
+    oidc: sqlOidcModelStore(db),
+    async migrate() {
+      await migrateToLatest(database);
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

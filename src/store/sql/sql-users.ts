@@ -1,0 +1,104 @@
+// Users and organizations on SQL. Emails and org names are unique case-insensitively via a normalised key.
+import type { Kysely, Selectable } from 'kysely';
+import { PortcullisError } from '../../domain/errors.js';
+import type { Org, Role, User } from '../../domain/types.js';
+import { randomId } from '../../crypto/tokens.js';
+import type { NewUser, OrgStore, UserStore } from '../store.js';
+import { isUniqueViolation } from './database.js';
+import { toInt, type Database } from './schema.js';
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function decodeUser(row: Selectable<Database['users']>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    emailVerified: toInt(row.email_verified) === 1,
+    name: row.name,
+    passwordHash: row.password_hash,
+    orgId: row.org_id,
+    role: row.role as Role,
+    disabled: toInt(row.disabled) === 1,
+    createdAt: toInt(row.created_at),
+    updatedAt: toInt(row.updated_at),
+  };
+}
+
+function decodeOrg(row: Selectable<Database['orgs']>): Org {
+  return { id: row.id, name: row.name, createdAt: toInt(row.created_at) };
+}
+
+export function sqlUserStore(db: Kysely<Database>): UserStore {
+  return {
+    async create(user: NewUser, now: number) {
+      const row = {
+        id: randomId(),
+        email: user.email.trim(),
+        email_key: normaliseEmail(user.email),
+        email_verified: user.emailVerified ? 1 : 0,
+        name: user.name ?? null,
+        password_hash: user.passwordHash,
+        org_id: user.orgId ?? null,
+        role: user.role ?? 'member',
+        disabled: 0,
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new PortcullisError('conflict', { message: 'A user with this email already exists.' });
+        throw error;
+      }
+      return decodeUser(row);
+    },
+    async findById(id) {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? decodeUser(row) : null;
+    },
+    async findByEmail(email) {
+      const row = await db.selectFrom('users').selectAll().where('email_key', '=', normaliseEmail(email)).executeTakeFirst();
+      return row ? decodeUser(row) : null;
+    },
+    async list({ limit, offset, orgId }) {
+      let query = db.selectFrom('users').selectAll().orderBy('created_at', 'asc').orderBy('id').limit(limit).offset(offset);
+      if (orgId) query = query.where('org_id', '=', orgId);
+      return (await query.execute()).map(decodeUser);
+    },
+    async count() {
+      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async setPasswordHash(id, passwordHash, now) {
+      await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+    },
+  };
+}
+
+export function sqlOrgStore(db: Kysely<Database>): OrgStore {
+  return {
+    async create(name, now) {
+      const row = { id: randomId(), name: name.trim(), name_key: name.trim().toLowerCase(), created_at: now };
+      try {
+        await db.insertInto('orgs').values(row).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new PortcullisError('conflict', { message: `An organization named "${name}" already exists.` });
+        throw error;
+      }
+      return decodeOrg(row);
+    },
+    async findById(id) {
+      const row = await db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? decodeOrg(row) : null;
+    },
+    async findByName(name) {
+      const row = await db.selectFrom('orgs').selectAll().where('name_key', '=', name.trim().toLowerCase()).executeTakeFirst();
+      return row ? decodeOrg(row) : null;
+    },
+    async list() {
+      return (await db.selectFrom('orgs').selectAll().orderBy('name_key').execute()).map(decodeOrg);
+    },
+  };
+}

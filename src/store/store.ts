@@ -1,0 +1,102 @@
+// Storage interfaces, one per record type. Each states its atomicity; every backend passes one contract suite.
+import type { ClientRecord, LinkToken, Org, Role, Session, SigningKey, User } from '../domain/types.js';
+import type { NewSecurityEvent, SecurityEvent } from '../events/event-codes.js';
+
+export interface NewUser {
+  email: string;
+  name?: string | null;
+  passwordHash: string | null;
+  orgId?: string | null;
+  role?: Role;
+  emailVerified?: boolean;
+}
+
+export interface UserStore {
+  /** Throws PortcullisError('conflict') when the (case-insensitive) email is taken. */
+  create(user: NewUser, now: number): Promise<User>;
+  findById(id: string): Promise<User | null>;
+  findByEmail(email: string): Promise<User | null>;
+  list(options: { limit: number; offset: number; orgId?: string }): Promise<User[]>;
+  count(): Promise<number>;
+  setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+}
+
+export interface OrgStore {
+  /** Throws PortcullisError('conflict') when the name is taken. */
+  create(name: string, now: number): Promise<Org>;
+  findById(id: string): Promise<Org | null>;
+  findByName(name: string): Promise<Org | null>;
+  list(): Promise<Org[]>;
+}
+
+export interface SessionStore {
+  create(session: Session): Promise<void>;
+  findById(id: string): Promise<Session | null>;
+  /** Records activity; a no-op for revoked sessions. */
+  touch(id: string, lastSeenAt: number): Promise<void>;
+  /** Returns true when this call revoked it (exactly one caller wins). */
+  revoke(id: string, now: number): Promise<boolean>;
+  revokeAllForUser(userId: string, now: number): Promise<number>;
+  listActiveForUser(userId: string): Promise<Session[]>;
+}
+
+export interface ClientStore {
+  /** Throws PortcullisError('conflict') when the client id exists. */
+  create(client: ClientRecord): Promise<void>;
+  /** Creates or replaces; used for the built-in demo client. */
+  upsert(client: ClientRecord): Promise<void>;
+  find(clientId: string): Promise<ClientRecord | null>;
+  list(): Promise<ClientRecord[]>;
+}
+
+export interface SigningKeyStore {
+  add(key: SigningKey): Promise<void>;
+  /** Newest first: the first key signs, the rest stay published for verification. */
+  list(): Promise<SigningKey[]>;
+}
+
+export interface LinkTokenStore {
+  create(link: LinkToken): Promise<void>;
+  findById(id: string): Promise<LinkToken | null>;
+  /** Marks the link used if it is unused and unexpired. Exactly one concurrent caller gets true. */
+  consume(id: string, now: number): Promise<boolean>;
+}
+
+export interface EventStore {
+  append(event: NewSecurityEvent, now: number): Promise<SecurityEvent>;
+  list(options: { userId?: string; limit: number }): Promise<SecurityEvent[]>;
+}
+
+export interface OidcModelRecord {
+  payload: Record<string, unknown>;
+  expiresAt: number | null;
+  consumedAt: number | null;
+}
+
+/** Backing store for oidc-provider models (sessions, grants, codes, tokens, interactions). */
+export interface OidcModelStore {
+  upsert(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null): Promise<void>;
+  find(model: string, id: string, now: number): Promise<OidcModelRecord | null>;
+  findByUid(model: string, uid: string, now: number): Promise<OidcModelRecord | null>;
+  findByUserCode(model: string, userCode: string, now: number): Promise<OidcModelRecord | null>;
+  /** Marks consumed; returns true only for the first caller. */
+  consume(model: string, id: string, now: number): Promise<boolean>;
+  destroy(model: string, id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  users: UserStore;
+  orgs: OrgStore;
+  sessions: SessionStore;
+  clients: ClientStore;
+  signingKeys: SigningKeyStore;
+  links: LinkTokenStore;
+  events: EventStore;
+  oidc: OidcModelStore;
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
