@@ -1,0 +1,120 @@
+// Server-rendered pages for login, consent, setup, messages and errors.
+import { alert, layout } from './layout.js';
+import { html, trusted } from './html.js';
+
+export interface LoginView {
+  productName: string;
+  action: string;
+  csrfToken: string;
+  clientName: string;
+  email?: string;
+  error?: string | null;
+}
+
+export function loginPage(v: LoginView): string {
+  const invalid = v.error ? 'true' : 'false';
+  return layout({
+    title: 'Sign in',
+    productName: v.productName,
+    body: html`<h1>Sign in</h1>
+<p class="lead">to continue to <strong>${v.clientName}</strong></p>
+${alert(v.error)}
+<form method="post" action="${v.action}" novalidate>
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" required maxlength="320" value="${v.email ?? ''}" aria-invalid="${invalid}" ${v.error ? trusted('aria-describedby="form-error"') : ''} autofocus>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024" aria-invalid="${invalid}">
+  <button type="submit">Sign in</button>
+</form>`,
+  });
+}
+
+export interface ConsentView {
+  productName: string;
+  action: string;
+  abortAction: string;
+  csrfToken: string;
+  clientName: string;
+  scopes: string[];
+}
+
+const SCOPE_TEXT: Record<string, string> = {
+  openid: 'Know who you are',
+  email: 'See your email address',
+  profile: 'See your name',
+  offline_access: 'Stay signed in while you are away',
+};
+
+export function consentPage(v: ConsentView): string {
+  return layout({
+    title: 'Allow access',
+    productName: v.productName,
+    body: html`<h1>Allow access?</h1>
+<p class="lead"><strong>${v.clientName}</strong> is asking to:</p>
+<ul class="scopes">${v.scopes.map((s) => html`<li>${SCOPE_TEXT[s] ?? s}</li>`)}</ul>
+<form method="post" action="${v.action}">
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <button type="submit">Allow</button>
+</form>
+<form method="post" action="${v.abortAction}">
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <button type="submit" class="secondary">Deny</button>
+</form>`,
+  });
+}
+
+export function messagePage(productName: string, title: string, message: string, next?: { href: string; label: string }): string {
+  return layout({
+    title,
+    productName,
+    body: html`<h1>${title}</h1><p>${message}</p>${next ? html`<a class="button" href="${next.href}">${next.label}</a>` : ''}`,
+  });
+}
+
+export function errorPage(productName: string, status: number, message: string): string {
+  const title = status === 404 ? 'Page not found' : status === 429 ? 'Too many attempts' : status >= 500 ? 'Something went wrong' : 'We could not do that';
+  return layout({ title, productName, body: html`<h1>${title}</h1><div class="alert error" role="alert">${message}</div>` });
+}
+
+export function logoutConfirmPage(productName: string, formMarkup: string, host: string): string {
+  return layout({
+    title: 'Sign out',
+    productName,
+    body: html`<h1>Sign out?</h1>
+<p class="lead">Do you want to sign out of ${productName} at ${host}?</p>
+${trusted(formMarkup)}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>`,
+  });
+}
+
+export interface SetupView {
+  productName: string;
+  action: string;
+  csrfToken: string;
+  error?: string | null;
+  email?: string;
+  org?: string;
+}
+
+export function setupPage(v: SetupView): string {
+  return layout({
+    title: 'Create the first admin',
+    productName: v.productName,
+    body: html`<h1>Welcome to ${v.productName}</h1>
+<p class="lead">Create the first administrator account. This link works once.</p>
+${alert(v.error)}
+<form method="post" action="${v.action}" novalidate>
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <label for="org">Organization name</label>
+  <input id="org" name="org" type="text" required maxlength="100" value="${v.org ?? ''}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" required maxlength="320" value="${v.email ?? ''}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="128" aria-describedby="pw-hint">
+  <p class="hint" id="pw-hint">8 to 128 characters. A long passphrase is best.</p>
+  <button type="submit">Create admin account</button>
+</form>`,
+  });
+}

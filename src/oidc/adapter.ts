@@ -1,0 +1,57 @@
+// oidc-provider storage adapter backed by our store (never the memory adapter). Clients come from the clients table.
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Clock } from '../domain/clock.js';
+import type { ClientStore, OidcModelStore } from '../store/store.js';
+
+export function createAdapterFactory(models: OidcModelStore, clients: ClientStore, clock: Clock): (name: string) => Adapter {
+  return (name: string): Adapter => {
+    if (name === 'Client') return clientAdapter(clients);
+    const withConsumed = (record: Awaited<ReturnType<OidcModelStore['find']>>): AdapterPayload | undefined => {
+      if (!record) return undefined;
+      const payload = record.payload as AdapterPayload;
+      return record.consumedAt === null ? payload : { ...payload, consumed: Math.floor(record.consumedAt / 1000) };
+    };
+    return {
+      async upsert(id, payload, expiresIn) {
+        const expiresAt = typeof expiresIn === 'number' ? clock.now() + expiresIn * 1000 : null;
+        await models.upsert(name, id, payload as Record<string, unknown>, expiresAt);
+      },
+      async find(id) {
+        return withConsumed(await models.find(name, id, clock.now()));
+      },
+      async findByUid(uid) {
+        return withConsumed(await models.findByUid(name, uid, clock.now()));
+      },
+      async findByUserCode(userCode) {
+        return withConsumed(await models.findByUserCode(name, userCode, clock.now()));
+      },
+      async consume(id) {
+        await models.consume(name, id, clock.now());
+      },
+      async destroy(id) {
+        await models.destroy(name, id);
+      },
+      async revokeByGrantId(grantId) {
+        await models.revokeByGrantId(grantId);
+      },
+    };
+  };
+}
+
+function clientAdapter(clients: ClientStore): Adapter {
+  const refuse = async (): Promise<never> => {
+    throw new Error('clients are managed with `portcullis client add`, not through the provider');
+  };
+  return {
+    async find(id) {
+      const record = await clients.find(id);
+      return record ? ({ ...record.metadata, client_id: record.clientId } as AdapterPayload) : undefined;
+    },
+    upsert: refuse,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+    consume: refuse,
+    destroy: refuse,
+    revokeByGrantId: async () => undefined,
+  };
+}

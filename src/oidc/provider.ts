@@ -1,0 +1,101 @@
+// Configures oidc-provider: our store as adapter, persisted keys, first-party consent skip, PKCE, rotation, hashed client secrets.
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { Clock } from '../domain/clock.js';
+import type { SigningKey } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+import { createAdapterFactory } from './adapter.js';
+import { clientSecretMatches } from './client-secrets.js';
+import { toJwks } from './signing-keys.js';
+import { findAccountIn } from './find-account.js';
+
+export interface ProviderPages {
+  renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
+  logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
+  postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void>;
+}
+
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  keys: SigningKey[];
+  cookieKeys: string[];
+  pages: ProviderPages;
+}
+
+const seconds = (ms: number): number => Math.max(1, Math.floor(ms / 1000));
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, store, clock } = deps;
+  const configuration: Configuration = {
+    adapter: createAdapterFactory(store.oidc, store.clients, clock),
+    jwks: toJwks(deps.keys) as Configuration['jwks'],
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.cookieSecure },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.cookieSecure },
+      names: { session: 'portcullis_oidc', interaction: 'portcullis_interaction', resume: 'portcullis_resume' },
+    },
+    findAccount: findAccountIn(store.users),
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'updated_at'],
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: deps.pages.logoutSource,
+        postLogoutSuccessSource: deps.pages.postLogoutSuccessSource,
+      },
+    },
+    renderError: deps.pages.renderError,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // Refresh tokens are issued to every client allowed the grant, and rotate on every use.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    clientBasedCORS: (_ctx, origin, client) =>
+      (client.redirectUris ?? []).some((uri) => {
+        try {
+          return new URL(uri).origin === origin;
+        } catch {
+          return false;
+        }
+      }),
+    async loadExistingGrant(ctx) {
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const record = await store.clients.find(ctx.oidc.client!.clientId);
+      if (!record?.firstParty || !ctx.oidc.session?.accountId) return undefined;
+      // First-party clients skip the consent screen: grant what they ask for.
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session.accountId });
+      grant.addOIDCScope(String(ctx.oidc.params?.scope ?? 'openid'));
+      await grant.save();
+      return grant;
+    },
+    ttl: {
+      AccessToken: seconds(config.tokens.accessTokenTtl),
+      IdToken: seconds(config.tokens.idTokenTtl),
+      AuthorizationCode: seconds(config.tokens.authorizationCodeTtl),
+      Interaction: seconds(config.tokens.interactionTtl),
+      Grant: seconds(config.sessionAbsoluteTimeout),
+      Session: seconds(config.sessionAbsoluteTimeout),
+      RefreshToken: seconds(config.sessionIdleTimeout),
+    },
+    responseTypes: ['code'],
+    enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
+  };
+  const provider = new Provider(config.issuer, configuration);
+  if (config.trustProxy !== 'false') provider.proxy = true;
+  // Secrets are hashed at rest, so replace the plaintext compare with a constant-time hash compare.
+  provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return clientSecretMatches(actual, this.clientSecret);
+  };
+  return provider;
+}
