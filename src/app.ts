@@ -1,0 +1,116 @@
+// The composition root: the only place that picks concrete parts (SQLite or PostgreSQL, SMTP or dev mailbox) and wires them.
+import type { FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from './config/index.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { deriveKey, hmac } from './crypto/hmac.js';
+import { createPasswordHasher, type PasswordHasher } from './crypto/password-hasher.js';
+import { createSqlStore } from './store/sql/sql-store.js';
+import type { Store } from './store/store.js';
+import { ensureSigningKeys } from './oidc/signing-keys.js';
+import { createProvider } from './oidc/provider.js';
+import { createSessionService } from './sessions/session-service.js';
+import { createFlowRepository } from './login/flow-repository.js';
+import { createLogger } from './logging/create-logger.js';
+import { buildServer } from './http/server.js';
+import { createCsrf } from './http/csrf.js';
+import { parseTrustProxy } from './http/client-ip.js';
+import { providerPages } from './http/oidc-pages.js';
+import { interactionRoutes } from './http/routes/interaction.js';
+import { setupRoutes } from './http/routes/setup.js';
+import { demoClientMetadata, demoRoutes, DEMO_CLIENT_ID } from './http/routes/demo.js';
+import { healthRoutes } from './http/routes/health.js';
+import { assetRoutes } from './http/routes/assets.js';
+import { homeRoutes } from './http/routes/home.js';
+import { logoutHook } from './http/logout-hook.js';
+import { createSetupLinkIfNeeded } from './admin/setup-link.js';
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface App {
+  config: Config;
+  server: FastifyInstance;
+  store: Store;
+  provider: Provider;
+  hasher: PasswordHasher;
+  clock: Clock;
+  logger: Logger;
+  createSetupLink(): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/** Opens the store (migrating it) and derives keys; shared by the server and the CLI. */
+export async function openStore(config: Config): Promise<Store> {
+  const store = createSqlStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sealKey: deriveKey(config.secret, 'seal-signing-keys') });
+  await store.migrate();
+  return store;
+}
+
+export function createHasher(config: Config): PasswordHasher {
+  return createPasswordHasher(config.argon2);
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = await openStore(config);
+  const hasher = createHasher(config);
+  const keys = await ensureSigningKeys(store.signingKeys, clock.now());
+  const demoEnabled = config.demo && !config.isProduction;
+  if (demoEnabled) {
+    await store.clients.upsert({ clientId: DEMO_CLIENT_ID, metadata: demoClientMetadata(config.publicUrl), firstParty: true, createdAt: clock.now() });
+  }
+  const provider = createProvider({
+    config,
+    store,
+    clock,
+    keys,
+    cookieKeys: [hmac(deriveKey(config.secret, 'oidc-cookies'), 'v1')],
+    pages: providerPages(config.productName),
+  });
+  const csrf = createCsrf(deriveKey(config.secret, 'csrf'), config.cookieSecure);
+  const limits = { idleMs: config.sessionIdleTimeout, absoluteMs: config.sessionAbsoluteTimeout, touchEveryMs: 60_000 };
+  const sessions = createSessionService(store.sessions, clock, limits);
+  logoutHook(provider, { sessions, store, clock, logger });
+  const adminDeps = { store, hasher, clock };
+  const plugins = [
+    assetRoutes,
+    healthRoutes(store),
+    homeRoutes({ productName: config.productName, demoEnabled, issuer: config.issuer }),
+    interactionRoutes({
+      provider,
+      store,
+      clock,
+      csrf,
+      sessions,
+      flows: createFlowRepository(store.oidc),
+      attempt: { users: store.users, events: store.events, hasher, clock },
+      productName: config.productName,
+      interactionTtlMs: config.tokens.interactionTtl,
+      sessionCookie: { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) },
+    }),
+    setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
+    ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
+  ];
+  const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, provider, plugins });
+  return {
+    config,
+    server,
+    store,
+    provider,
+    hasher,
+    clock,
+    logger,
+    createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}

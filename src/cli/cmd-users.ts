@@ -1,0 +1,124 @@
+// `portcullis user create|list|show` and `org create`.
+import { PortcullisError } from '../domain/errors.js';
+import type { Role } from '../domain/types.js';
+import { createOrg, createUser, describeUser } from '../admin/users.js';
+import type { Command } from './commands.js';
+import { withStore } from './context.js';
+import { printTable, readAllStdin, UsageError } from './io.js';
+
+export const userCreateCommand: Command = {
+  name: 'user create',
+  summary: 'Create a user (prefer --password-stdin over --password)',
+  usage:
+    'portcullis user create --email E [--password-stdin | --password P] [--name N] [--org NAME] [--role admin|member]\n\n' +
+    '  --password P       visible in shell history and process lists; for scripts only\n' +
+    '  --password-stdin   read the password from standard input (safer)\n' +
+    '  Without either, the user has no password yet.',
+  options: {
+    email: { type: 'string' },
+    password: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+    name: { type: 'string' },
+    org: { type: 'string' },
+    role: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run({ values }, io) {
+    if (typeof values.email !== 'string') throw new UsageError('--email is required');
+    if (values.password !== undefined && values['password-stdin']) throw new UsageError('use either --password or --password-stdin, not both');
+    const role = (values.role ?? 'member') as string;
+    if (role !== 'admin' && role !== 'member') throw new UsageError('--role must be admin or member');
+    let password = values.password as string | undefined;
+    if (values['password-stdin']) password = (await readAllStdin(io.stdin)).replace(/\r?\n$/, '');
+    await withStore(io, async (ctx) => {
+      const user = await createUser(ctx, { email: values.email as string, password: password ?? null, name: (values.name as string) ?? null, orgName: (values.org as string) ?? null, role: role as Role });
+      const org = user.orgId ? await ctx.store.orgs.findById(user.orgId) : null;
+      io.stdout.write(values.json ? `${JSON.stringify(describeUser(user, org), null, 2)}\n` : `Created user ${user.email} (${user.id}).\n`);
+    });
+    return 0;
+  },
+};
+
+export const userListCommand: Command = {
+  name: 'user list',
+  summary: 'List users',
+  usage: 'portcullis user list [--org NAME] [--limit N] [--offset N] [--json]',
+  options: { org: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }, io) {
+    const limit = Number(values.limit ?? 100);
+    const offset = Number(values.offset ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new UsageError('--limit must be a whole number from 1 to 10000');
+    if (!Number.isInteger(offset) || offset < 0) throw new UsageError('--offset must be a whole number of at least 0');
+    await withStore(io, async ({ store }) => {
+      let orgId: string | undefined;
+      if (typeof values.org === 'string') {
+        const org = await store.orgs.findByName(values.org);
+        if (!org) throw new PortcullisError('invalid_input', { message: `No organization named "${values.org}".` });
+        orgId = org.id;
+      }
+      const orgs = new Map((await store.orgs.list()).map((o) => [o.id, o]));
+      const users = (await store.users.list({ limit, offset, orgId })).map((u) => describeUser(u, u.orgId ? (orgs.get(u.orgId) ?? null) : null));
+      if (values.json) io.stdout.write(`${JSON.stringify(users, null, 2)}\n`);
+      else printTable(io.stdout, users, ['id', 'email', 'org', 'role', 'emailVerified', 'disabled', 'createdAt']);
+    });
+    return 0;
+  },
+};
+
+export const userShowCommand: Command = {
+  name: 'user show',
+  summary: 'Show one user by email or id, with recent security events',
+  usage: 'portcullis user show <email|id> [--json]',
+  options: { json: { type: 'boolean' } },
+  allowPositionals: true,
+  async run({ values, positionals }, io) {
+    const key = positionals[0];
+    if (!key) throw new UsageError('give the user email or id');
+    await withStore(io, async ({ store }) => {
+      const user = (await store.users.findByEmail(key)) ?? (await store.users.findById(key));
+      if (!user) throw new PortcullisError('not_found', { message: `No user "${key}". List users with: portcullis user list` });
+      const org = user.orgId ? await store.orgs.findById(user.orgId) : null;
+      const events = (await store.events.list({ userId: user.id, limit: 10 })).map((e) => ({ at: new Date(e.at).toISOString(), code: e.code, outcome: e.outcome, ip: e.ip }));
+      const sessions = (await store.sessions.listActiveForUser(user.id)).length;
+      const view = { ...describeUser(user, org), activeSessions: sessions, recentEvents: events };
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+        return;
+      }
+      for (const [k, v] of Object.entries(view)) if (k !== 'recentEvents') io.stdout.write(`${k.padEnd(16)} ${v ?? ''}\n`);
+      io.stdout.write('\nRecent events:\n');
+      printTable(io.stdout, events, ['at', 'code', 'outcome', 'ip']);
+    });
+    return 0;
+  },
+};
+
+export const orgCreateCommand: Command = {
+  name: 'org create',
+  summary: 'Create an organization',
+  usage: 'portcullis org create --name NAME [--json]',
+  options: { name: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }, io) {
+    if (typeof values.name !== 'string') throw new UsageError('--name is required');
+    await withStore(io, async (ctx) => {
+      const org = await createOrg(ctx, values.name as string);
+      io.stdout.write(values.json ? `${JSON.stringify(org)}\n` : `Created organization "${org.name}" (${org.id}).\n`);
+    });
+    return 0;
+  },
+};
+
+export const orgListCommand: Command = {
+  name: 'org list',
+  summary: 'List organizations',
+  usage: 'portcullis org list [--json]',
+  options: { json: { type: 'boolean' } },
+  async run({ values }, io) {
+    await withStore(io, async ({ store }) => {
+      const orgs = (await store.orgs.list()).map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString() }));
+      if (values.json) io.stdout.write(`${JSON.stringify(orgs, null, 2)}\n`);
+      else printTable(io.stdout, orgs, ['id', 'name', 'createdAt']);
+    });
+    return 0;
+  },
+};

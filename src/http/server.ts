@@ -1,0 +1,56 @@
+// Builds the Fastify server: security headers, cookies, forms, the OIDC mount and one plugin per surface.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import helmet from '@fastify/helmet';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import middie from '@fastify/middie';
+import type Provider from 'oidc-provider';
+import type { FastifyBaseLogger } from 'fastify';
+import { installErrorHandling } from './errors.js';
+import type { TrustProxySetting } from './client-ip.js';
+
+export interface ServerOptions {
+  logger: FastifyBaseLogger;
+  trustProxy: TrustProxySetting;
+  productName: string;
+  secureCookies: boolean;
+  provider: Provider;
+  plugins: FastifyPluginAsync[];
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: options.logger,
+    trustProxy: options.trustProxy === false ? false : options.trustProxy,
+    bodyLimit: 64 * 1024,
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  installErrorHandling(app, options.productName);
+  // Helmet first so its headers also reach oidc-provider's responses (mounted through middie below).
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+        // form-action is deliberately absent: the login POST redirects to the app's own origin (STACK.md).
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: options.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
+  });
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(middie);
+  app.use('/oidc', options.provider.callback());
+  for (const plugin of options.plugins) await app.register(plugin);
+  return app;
+}
