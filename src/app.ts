@@ -9,7 +9,6 @@ import { createPasswordHasher, type PasswordHasher } from './crypto/password-has
 import { createSqlStore } from './store/sql/sql-store.js';
 import type { Store } from './store/store.js';
 import { ensureSigningKeys } from './oidc/signing-keys.js';
-import { createProvider } from './oidc/provider.js';
 import { createSessionService } from './sessions/session-service.js';
 import { createFlowRepository } from './login/flow-repository.js';
 import { createLogger } from './logging/create-logger.js';
@@ -66,6 +65,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (demoEnabled) {
     await store.clients.upsert({ clientId: DEMO_CLIENT_ID, metadata: demoClientMetadata(config.publicUrl), firstParty: true, createdAt: clock.now() });
   }
+  // Loaded lazily so CLI commands that only need the store do not load oidc-provider (and its Node 20 warning).
+  const { createProvider } = await import('./oidc/provider.js');
   const provider = createProvider({
     config,
     store,
