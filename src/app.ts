@@ -24,6 +24,18 @@ import { assetRoutes } from './http/routes/assets.js';
 import { homeRoutes } from './http/routes/home.js';
 import { logoutHook } from './http/logout-hook.js';
 import { createSetupLinkIfNeeded } from './admin/setup-link.js';
+import type { AccountDeps } from './account/account-deps.js';
+import type { PasswordLoginDeps } from './http/password-login.js';
+import { signupRoutes } from './http/routes/signup.js';
+import { passwordRoutes } from './http/routes/password.js';
+import { accountRoutes } from './http/routes/account.js';
+import type { Mailer } from './mail/templates/template-types.js';
+import type { MailTransport } from './mail/message.js';
+import { createOutboxMailer } from './mail/outbox-mailer.js';
+import { createOutboxWorker, type OutboxWorker } from './mail/outbox-worker.js';
+import { createSmtpTransport } from './mail/smtp-transport.js';
+import { createDevTransport } from './mail/dev-transport.js';
+import { devMailRoutes } from './http/routes/dev-mail.js';
 
 export interface AppOptions {
   config: Config;
@@ -39,6 +51,9 @@ export interface App {
   hasher: PasswordHasher;
   clock: Clock;
   logger: Logger;
+  mailer: Mailer;
+  /** Delivers the outbox; `serve` starts it after listening, tests call runOnce(). */
+  mailWorker: OutboxWorker;
   createSetupLink(): Promise<string | null>;
   close(): Promise<void>;
 }
@@ -80,6 +95,39 @@ export async function createApp(options: AppOptions): Promise<App> {
   const sessions = createSessionService(store.sessions, clock, limits);
   logoutHook(provider, { sessions, store, clock, logger });
   const adminDeps = { store, hasher, clock };
+  const branding = { productName: config.productName, logoUrl: config.logoUrl || null, supportContact: config.supportContact || null, publicUrl: config.publicUrl };
+  const mailSealKey = deriveKey(config.secret, 'seal-mail');
+  const mailer = createOutboxMailer({ outbox: store.outbox, sealKey: mailSealKey, branding, clock });
+  const transport: MailTransport = config.smtpUrl
+    ? createSmtpTransport(config.smtpUrl)
+    : createDevTransport(store.devMailbox, clock, (line) => logger.info({ devMail: true }, line), config.publicUrl);
+  const mailWorker = createOutboxWorker({
+    outbox: store.outbox,
+    transport,
+    sealKey: mailSealKey,
+    clock,
+    logger,
+    from: config.mailFrom,
+    maxAttempts: config.mail.maxAttempts,
+    retryBaseDelayMs: config.mail.retryBaseDelay,
+    pollIntervalMs: config.mail.pollInterval,
+  });
+  const account: AccountDeps = {
+    store,
+    hasher,
+    clock,
+    mailer,
+    publicUrl: config.publicUrl,
+    verifyEmailTtlMs: config.links.verifyEmailTtl,
+    resetPasswordTtlMs: config.links.resetPasswordTtl,
+  };
+  const login: PasswordLoginDeps = {
+    attempt: { users: store.users, events: store.events, hasher, clock },
+    sessions,
+    account,
+    sessionCookie: { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) },
+  };
+  const pages = { csrf, productName: config.productName };
   const plugins = [
     assetRoutes,
     healthRoutes(store),
@@ -91,12 +139,16 @@ export async function createApp(options: AppOptions): Promise<App> {
       csrf,
       sessions,
       flows: createFlowRepository(store.oidc),
-      attempt: { users: store.users, events: store.events, hasher, clock },
+      login,
       productName: config.productName,
       interactionTtlMs: config.tokens.interactionTtl,
-      sessionCookie: { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) },
+      signupEnabled: config.signupEnabled,
     }),
+    signupRoutes({ ...pages, account, signupEnabled: config.signupEnabled, signupPerIpPerMinute: config.signupPerIpPerMinute }),
+    passwordRoutes({ ...pages, account, resetPerIpPerMinute: config.signupPerIpPerMinute }),
+    accountRoutes({ ...pages, account, sessions, login, signupEnabled: config.signupEnabled, secureCookies: config.cookieSecure }),
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
+    ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
   ];
   const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, provider, plugins });
@@ -108,9 +160,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     hasher,
     clock,
     logger,
+    mailer,
+    mailWorker,
     createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
     async close() {
       await server.close();
+      await mailWorker.stop();
+      await transport.close();
       await store.close();
     },
   };

@@ -66,3 +66,37 @@ export function describeUser(user: User, org: Org | null): Record<string, unknow
     createdAt: new Date(user.createdAt).toISOString(),
   };
 }
+
+async function findUserOrFail(deps: AdminDeps, key: string): Promise<User> {
+  const user = (await deps.store.users.findByEmail(key)) ?? (await deps.store.users.findById(key));
+  if (!user) throw new PortcullisError('not_found', { message: `No user "${key}". List users with: portcullis user list` });
+  return user;
+}
+
+/** Puts a user in an organization (or takes them out with null) with a role. */
+export async function setMembership(deps: AdminDeps, userKey: string, orgName: string | null, role: Role): Promise<User> {
+  const user = await findUserOrFail(deps, userKey);
+  let orgId: string | null = null;
+  if (orgName) {
+    const org = await deps.store.orgs.findByName(orgName);
+    if (!org) throw new PortcullisError('invalid_input', { message: `No organization named "${orgName}". Create it first with: portcullis org create --name "${orgName}"` });
+    orgId = org.id;
+  }
+  const now = deps.clock.now();
+  await deps.store.users.setMembership(user.id, orgId, role, now);
+  await deps.store.events.append({ code: 'membership_changed', outcome: 'info', userId: user.id, details: { org: orgName, role } }, now);
+  return { ...user, orgId, role };
+}
+
+/** Changes only the role, keeping the organization. */
+export async function setRole(deps: AdminDeps, userKey: string, role: Role): Promise<User> {
+  const user = await findUserOrFail(deps, userKey);
+  const org = user.orgId ? await deps.store.orgs.findById(user.orgId) : null;
+  if (!org && role === 'admin') throw new PortcullisError('invalid_input', { message: 'Only a member of an organization can be its admin. Add the user first with: portcullis org add-user' });
+  return setMembership(deps, user.id, org?.name ?? null, role);
+}
+
+/** Admins of an organization: they receive its security alerts. */
+export async function orgAdmins(deps: Pick<AdminDeps, 'store'>, orgId: string): Promise<User[]> {
+  return (await deps.store.users.list({ limit: 1000, offset: 0, orgId })).filter((u) => u.role === 'admin' && !u.disabled);
+}

@@ -12,10 +12,11 @@ export const serveCommand: Command = {
     const config = loadConfig(io.env);
     const app = await createApp({ config });
     await app.server.listen({ port: config.port, host: config.host });
+    app.mailWorker.start();
     const setup = await app.createSetupLink();
     const lines = [`${config.productName} is listening on port ${config.port}; issuer ${config.issuer}`];
     if (config.secretSource === 'generated') lines.push(`Using a development secret generated in ${config.dataDir}/dev-secret.`);
-    if (!config.smtpUrl) lines.push('Mail goes to the dev mailbox (no SMTP configured).');
+    if (!config.smtpUrl) lines.push(`Mail goes to the dev mailbox (no SMTP configured): ${config.publicUrl}/dev/mail`);
     if (setup) lines.push('', 'No account exists yet. Create the first admin here (the link works once):', `  ${config.publicUrl}${setup}`);
     if (config.demo && !config.isProduction) lines.push('', 'Try a real sign-in with the demo app:', `  ${config.publicUrl}/demo`);
     io.stdout.write(`${lines.join('\n')}\n`);

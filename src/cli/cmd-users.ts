@@ -1,7 +1,7 @@
 // `portcullis user create|list|show` and `org create`.
 import { PortcullisError } from '../domain/errors.js';
 import type { Role } from '../domain/types.js';
-import { createOrg, createUser, describeUser } from '../admin/users.js';
+import { createOrg, createUser, describeUser, setMembership, setRole } from '../admin/users.js';
 import type { Command } from './commands.js';
 import { withStore } from './context.js';
 import { printTable, readAllStdin, UsageError } from './io.js';
@@ -118,6 +118,46 @@ export const orgListCommand: Command = {
       const orgs = (await store.orgs.list()).map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString() }));
       if (values.json) io.stdout.write(`${JSON.stringify(orgs, null, 2)}\n`);
       else printTable(io.stdout, orgs, ['id', 'name', 'createdAt']);
+    });
+    return 0;
+  },
+};
+
+const parseRole = (value: unknown, fallback: Role): Role => {
+  const role = (value ?? fallback) as string;
+  if (role !== 'admin' && role !== 'member') throw new UsageError('--role must be admin or member');
+  return role;
+};
+
+export const orgAddUserCommand: Command = {
+  name: 'org add-user',
+  summary: 'Add an existing user to an organization (moving them from any other)',
+  usage: 'portcullis org add-user --org NAME --email E [--role admin|member]',
+  options: { org: { type: 'string' }, email: { type: 'string' }, role: { type: 'string' } },
+  async run({ values }, io) {
+    if (typeof values.org !== 'string' || typeof values.email !== 'string') throw new UsageError('--org and --email are required');
+    const role = parseRole(values.role, 'member');
+    await withStore(io, async (ctx) => {
+      const user = await setMembership(ctx, values.email as string, values.org as string, role);
+      io.stdout.write(`${user.email} is now ${role} of "${values.org}".\n`);
+    });
+    return 0;
+  },
+};
+
+export const userSetRoleCommand: Command = {
+  name: 'user set-role',
+  summary: "Change a user's role in their organization",
+  usage: 'portcullis user set-role <email|id> --role admin|member',
+  options: { role: { type: 'string' } },
+  allowPositionals: true,
+  async run({ values, positionals }, io) {
+    const key = positionals[0];
+    if (!key || typeof values.role !== 'string') throw new UsageError('give the user email or id and --role');
+    const role = parseRole(values.role, 'member');
+    await withStore(io, async (ctx) => {
+      const user = await setRole(ctx, key, role);
+      io.stdout.write(`${user.email} is now ${role}.\n`);
     });
     return 0;
   },

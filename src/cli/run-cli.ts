@@ -5,8 +5,9 @@ import type { Command } from './commands.js';
 import { UsageError, type CliIo } from './io.js';
 import { serveCommand } from './cmd-serve.js';
 import { configCommand, keysRotateCommand, migrateCommand } from './cmd-basic.js';
-import { orgCreateCommand, orgListCommand, userCreateCommand, userListCommand, userShowCommand } from './cmd-users.js';
+import { orgAddUserCommand, orgCreateCommand, orgListCommand, userCreateCommand, userListCommand, userSetRoleCommand, userShowCommand } from './cmd-users.js';
 import { clientAddCommand, clientListCommand } from './cmd-clients.js';
+import { mailListCommand } from './cmd-mail.js';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -15,10 +16,13 @@ export const COMMANDS: readonly Command[] = [
   userCreateCommand,
   userListCommand,
   userShowCommand,
+  userSetRoleCommand,
   orgCreateCommand,
   orgListCommand,
+  orgAddUserCommand,
   clientAddCommand,
   clientListCommand,
+  mailListCommand,
   keysRotateCommand,
 ];
 

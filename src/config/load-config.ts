@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { PortcullisError } from '../domain/errors.js';
 import { configSchema, OPTION_DOCS, type ParsedConfig } from './schema.js';
 
-export interface Config extends ParsedConfig {
+export interface Config extends Omit<ParsedConfig, 'signupEnabled'> {
+  readonly signupEnabled: boolean;
   /** The secret actually in use: configured, or generated into the data folder in development. */
   readonly secretSource: 'configured' | 'generated' | 'unset';
   readonly cookieSecure: boolean;
@@ -61,6 +62,7 @@ export function parseConfig(input: Record<string, unknown>, secretSource: Config
   const parsed = result.data;
   const config: Config = {
     ...parsed,
+    signupEnabled: parsed.signupEnabled ?? parsed.nodeEnv !== 'production',
     secretSource: parsed.secret ? secretSource : 'unset',
     cookieSecure: parsed.publicUrl.startsWith('https://'),
     issuer: `${parsed.publicUrl}/oidc`,

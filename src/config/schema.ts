@@ -44,6 +44,15 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   secret: { env: 'PORTCULLIS_SECRET', description: 'Server secret (at least 32 characters) from which cookie, CSRF and key-encryption keys are derived. Generated into the data folder when empty (refused in production).', secret: true },
   logLevel: { env: 'PORTCULLIS_LOG_LEVEL', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
   productName: { env: 'PORTCULLIS_PRODUCT_NAME', description: 'Name shown on hosted pages and emails.' },
+  logoUrl: { env: 'PORTCULLIS_LOGO_URL', description: 'Absolute URL of a logo shown in emails (empty for none).' },
+  supportContact: { env: 'PORTCULLIS_SUPPORT_CONTACT', description: 'Support email or URL shown in emails and error pages (empty for none).' },
+  signupEnabled: { env: 'PORTCULLIS_SIGNUP', description: 'Self-service sign-up. Defaults to on outside production and off in production.' },
+  signupPerIpPerMinute: { env: 'PORTCULLIS_SIGNUP_PER_IP_PER_MINUTE', description: 'Sign-up attempts allowed per IP per minute (HTTP 429 past that).' },
+  'links.verifyEmailTtl': { env: null, description: 'How long an email verification link is valid.' },
+  'links.resetPasswordTtl': { env: null, description: 'How long a password reset link is valid.' },
+  'mail.maxAttempts': { env: null, description: 'Delivery attempts before a message is marked failed.' },
+  'mail.retryBaseDelay': { env: null, description: 'First retry delay; each further retry doubles it (exponential backoff, capped at 1h).' },
+  'mail.pollInterval': { env: null, description: 'How often the outbox worker looks for due messages.' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -93,6 +102,12 @@ export const configSchema = z.object({
     })
     .prefault({}),
   demo: bool(true),
+  logoUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
+  supportContact: z.string().max(200).default(''),
+  signupEnabled: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).optional().transform((v) => (v === undefined ? undefined : v === true || v === 'true' || v === '1')),
+  signupPerIpPerMinute: int(50, 1, 100000),
+  links: z.object({ verifyEmailTtl: duration('24h'), resetPasswordTtl: duration('1h') }).prefault({}),
+  mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),
   setupLinkTtl: duration('24h'),
 });
 

@@ -45,7 +45,7 @@ export interface SigningKey {
   createdAt: number;
 }
 
-export type LinkPurpose = 'setup' | 'verify_email' | 'reset_password' | 'unblock' | 'login';
+export type LinkPurpose = 'setup' | 'verify_email' | 'reset_password' | 'change_email' | 'unblock' | 'login';
 
 export interface LinkToken {
   id: string;

@@ -13,7 +13,11 @@ export interface AttemptInput {
   clientId: string | null;
 }
 
-export type AttemptVerdict = { outcome: 'success'; user: User } | { outcome: 'failure'; reason: 'invalid_credentials' };
+export type AttemptVerdict =
+  | { outcome: 'success'; user: User }
+  | { outcome: 'failure'; reason: 'invalid_credentials' }
+  /** Correct password, but the email is not verified yet: safe to say, since only the owner knows the password. */
+  | { outcome: 'failure'; reason: 'email_unverified'; user: User };
 
 export interface AttemptDeps {
   users: UserStore;
@@ -72,6 +76,16 @@ const recordFailure: Step = async (deps, ctx) => {
   ctx.verdict = { outcome: 'failure', reason: 'invalid_credentials' };
 };
 
+/** A correct password for an unverified address does not sign in; the caller offers a new verification link. */
+const requireVerifiedEmail: Step = async (deps, ctx) => {
+  if (!ctx.passwordOk || !ctx.user || ctx.user.emailVerified) return;
+  await deps.events.append(
+    { code: 'login_failed_unverified', outcome: 'failure', reason: 'email_unverified', userId: ctx.user.id, identifier: ctx.input.email, ip: ctx.input.ip, userAgent: ctx.input.userAgent, clientId: ctx.input.clientId },
+    deps.clock.now(),
+  );
+  ctx.verdict = { outcome: 'failure', reason: 'email_unverified', user: ctx.user };
+};
+
 /** Upgrades the stored hash when the configured argon2 parameters changed. */
 const upgradeHash: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user?.passwordHash || !deps.hasher.needsRehash(ctx.user.passwordHash)) return;
@@ -99,7 +113,7 @@ const recordSuccess: Step = async (deps, ctx) => {
   ctx.verdict = { outcome: 'success', user: ctx.user };
 };
 
-export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [loadAccount, verifyPassword, recordFailure, upgradeHash, recordSuccess];
+export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [loadAccount, verifyPassword, recordFailure, requireVerifiedEmail, upgradeHash, recordSuccess];
 
 export async function attemptPasswordLogin(deps: AttemptDeps, input: AttemptInput): Promise<AttemptVerdict> {
   const ctx: AttemptContext = { input, user: null, passwordOk: false, failureCode: null, verdict: null };

@@ -19,6 +19,11 @@ export interface UserStore {
   list(options: { limit: number; offset: number; orgId?: string }): Promise<User[]>;
   count(): Promise<number>;
   setPasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Throws PortcullisError('conflict') when another user has the email. */
+  setEmail(id: string, email: string, now: number): Promise<void>;
+  setEmailVerified(id: string, now: number): Promise<void>;
+  setName(id: string, name: string | null, now: number): Promise<void>;
+  setMembership(id: string, orgId: string | null, role: Role, now: number): Promise<void>;
 }
 
 export interface OrgStore {
@@ -83,7 +88,61 @@ export interface OidcModelStore {
   consume(model: string, id: string, now: number): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
+  /** Deletes every grant, token, code and provider session of an account: all its refresh tokens die. */
+  revokeByAccountId(accountId: string): Promise<number>;
   deleteExpired(now: number): Promise<number>;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+export interface OutboxMessage {
+  id: string;
+  to: string;
+  template: string;
+  /** Subject and bodies, sealed at rest (bodies carry link tokens); cleared once sent. */
+  sealedContent: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lockedUntil: number | null;
+  lastError: string | null;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+export interface OutboxStore {
+  enqueue(message: { id: string; to: string; template: string; sealedContent: string }, now: number): Promise<void>;
+  /**
+   * Claims up to `limit` due messages for `leaseMs` (status pending, next attempt due, no live lease).
+   * A message is claimed by at most one worker at a time, across processes and nodes.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
+  markSent(id: string, now: number): Promise<void>;
+  /** Records a failed attempt; `nextAttemptAt` null marks the message failed for good. */
+  markAttemptFailed(id: string, error: string, nextAttemptAt: number | null): Promise<void>;
+  list(options: { status?: OutboxStatus; limit: number }): Promise<OutboxMessage[]>;
+  findById(id: string): Promise<OutboxMessage | null>;
+}
+
+export interface DevMailItem {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  receivedAt: number;
+}
+
+/** The development mailbox: delivered mail kept in the store instead of going to SMTP. */
+export interface DevMailboxStore {
+  deliver(item: DevMailItem): Promise<void>;
+  list(limit: number): Promise<DevMailItem[]>;
+  findById(id: string): Promise<DevMailItem | null>;
+}
+
+export interface CounterStore {
+  /** Atomically adds one to the fixed window containing `now` and returns the new count. */
+  hit(key: string, windowMs: number, now: number): Promise<number>;
 }
 
 export interface Store {
@@ -96,6 +155,9 @@ export interface Store {
   links: LinkTokenStore;
   events: EventStore;
   oidc: OidcModelStore;
+  outbox: OutboxStore;
+  devMailbox: DevMailboxStore;
+  counters: CounterStore;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

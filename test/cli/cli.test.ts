@@ -140,7 +140,7 @@ describe('portcullis --help', () => {
   it('every command has --help', async () => {
     const overview = (await cli({}, ['--help']));
     assert.equal(overview.code, 0);
-    const names = ['serve', 'migrate', 'config', 'user create', 'user list', 'user show', 'org create', 'client add', 'client list', 'keys rotate'];
+    const names = ['serve', 'migrate', 'config', 'user create', 'user list', 'user show', 'org create', 'client add', 'client list', 'mail list', 'keys rotate'];
     for (const name of names) {
       assert.ok(overview.stdout.includes(name), `${name} listed`);
       const help = (await cli({}, [...name.split(' '), '--help']));

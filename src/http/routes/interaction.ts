@@ -5,15 +5,17 @@ import type { Clock } from '../../domain/clock.js';
 import { PortcullisError } from '../../domain/errors.js';
 import type { Store } from '../../store/store.js';
 import type { SessionService } from '../../sessions/session-service.js';
-import { attemptPasswordLogin, type AttemptDeps } from '../../login/password-attempt.js';
 import { transition, type LoginEvent, type LoginFlow } from '../../login/login-flow.js';
 import type { FlowRepository } from '../../login/flow-repository.js';
 import type { Csrf } from '../csrf.js';
 import { formField, UID_PATTERN } from '../form.js';
 import { consentPage, loginPage } from '../views/pages.js';
 import { normaliseIp } from '../client-ip.js';
+import { SESSION_COOKIE } from '../auth-session.js';
+import { passwordLogin, type PasswordLoginDeps } from '../password-login.js';
 
-export const SESSION_COOKIE = 'portcullis_session';
+export { SESSION_COOKIE };
+
 
 export interface InteractionDeps {
   provider: Provider;
@@ -22,10 +24,10 @@ export interface InteractionDeps {
   csrf: Csrf;
   sessions: SessionService;
   flows: FlowRepository;
-  attempt: AttemptDeps;
+  login: PasswordLoginDeps;
   productName: string;
   interactionTtlMs: number;
-  sessionCookie: { secure: boolean; maxAgeSeconds: number };
+  signupEnabled: boolean;
 }
 
 type UidRequest = FastifyRequest<{ Params: { uid: string } }>;
@@ -61,9 +63,16 @@ export function interactionRoutes(deps: InteractionDeps) {
     return reply.redirect(to, 303);
   }
 
-  function renderLogin(request: UidRequest, reply: FastifyReply, name: string, extra: { email?: string; error?: string }) {
+  function renderLogin(request: UidRequest, reply: FastifyReply, name: string, extra: { email?: string; error?: string | null; notice?: string | null }) {
     const uid = request.params.uid;
-    const page = loginPage({ productName: deps.productName, action: `/interaction/${uid}/login`, csrfToken: csrf.issue(request, reply, `login:${uid}`), clientName: name, ...extra });
+    const page = loginPage({
+      productName: deps.productName,
+      action: `/interaction/${uid}/login`,
+      csrfToken: csrf.issue(request, reply, `login:${uid}`),
+      clientName: name,
+      signupUrl: deps.signupEnabled ? '/signup' : null,
+      ...extra,
+    });
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page);
   }
 
@@ -112,25 +121,15 @@ export function interactionRoutes(deps: InteractionDeps) {
       const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
       const flow = await deps.flows.load(uid, clock.now(), deps.interactionTtlMs);
       if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
-      const ip = normaliseIp(request.ip);
-      const userAgent = request.headers['user-agent'] ?? null;
       const clientId = String(interaction.params.client_id);
-      const verdict = await attemptPasswordLogin(deps.attempt, { email, password, ip, userAgent, clientId });
-      if (verdict.outcome === 'failure') {
+      const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId });
+      if (!outcome.ok) {
         await advance(uid, flow, 'password_failed');
-        reply.code(401);
-        return renderLogin(request, reply, await clientName(clientId), { email, error: 'Incorrect email or password.' });
+        reply.code(outcome.status);
+        return renderLogin(request, reply, await clientName(clientId), { email, error: outcome.error, notice: outcome.notice });
       }
-      await advance(uid, flow, 'password_verified', verdict.user.id);
-      const { token } = await deps.sessions.create(verdict.user.id, { ip, userAgent });
-      reply.setCookie(SESSION_COOKIE, token, {
-        path: '/',
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: deps.sessionCookie.secure,
-        maxAge: deps.sessionCookie.maxAgeSeconds,
-      });
-      return finish(request, reply, { login: { accountId: verdict.user.id, amr: ['pwd'], remember: true } });
+      await advance(uid, flow, 'password_verified', outcome.userId);
+      return finish(request, reply, { login: { accountId: outcome.userId, amr: ['pwd'], remember: true } });
     });
 
     app.post('/interaction/:uid/confirm', async (request: UidRequest, reply) => {

@@ -31,6 +31,7 @@ export function setupRoutes(deps: AdminDeps & { csrf: Csrf; productName: string 
       const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
       const again = (error: string) =>
         html(reply, 400, setupPage({ productName, action: `/setup/${request.params.token}`, csrfToken: csrf.issue(request, reply, 'setup'), error, email, org }));
+      if (!org) return again('Enter an organization name.');
       if (!isPlausibleEmail(email)) return again('Enter a valid email address.');
       const problem = checkNewPassword(password);
       if (problem) return again(problem.message);

@@ -9,6 +9,8 @@ export interface LoginView {
   clientName: string;
   email?: string;
   error?: string | null;
+  notice?: string | null;
+  signupUrl?: string | null;
 }
 
 export function loginPage(v: LoginView): string {
@@ -18,7 +20,7 @@ export function loginPage(v: LoginView): string {
     productName: v.productName,
     body: html`<h1>Sign in</h1>
 <p class="lead">to continue to <strong>${v.clientName}</strong></p>
-${alert(v.error)}
+${alert(v.error)}${alert(v.notice, 'info')}
 <form method="post" action="${v.action}" novalidate>
   <input type="hidden" name="csrf" value="${v.csrfToken}">
   <label for="email">Email</label>
@@ -26,7 +28,8 @@ ${alert(v.error)}
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024" aria-invalid="${invalid}">
   <button type="submit">Sign in</button>
-</form>`,
+</form>
+<p class="links"><a href="/password/forgot">Forgot your password?</a>${v.signupUrl ? html` · <a href="${v.signupUrl}">Create an account</a>` : ''}</p>`,
   });
 }
 

@@ -54,6 +54,21 @@ export interface Database {
     reason: string | null;
     details: string;
   };
+  outbox: {
+    id: string;
+    to_address: string;
+    template: string;
+    sealed_content: string | null;
+    status: string;
+    attempts: Int;
+    next_attempt_at: Int;
+    locked_until: Int | null;
+    last_error: string | null;
+    created_at: Int;
+    sent_at: Int | null;
+  };
+  dev_mailbox: { id: string; to_address: string; subject: string; text_body: string; html_body: string; received_at: Int };
+  counters: { key: string; window_start: Int; count: Int };
   oidc_models: {
     model: string;
     id: string;
@@ -61,6 +76,7 @@ export interface Database {
     grant_id: string | null;
     uid: string | null;
     user_code: string | null;
+    account_id: string | null;
     expires_at: Int | null;
     consumed_at: Int | null;
   };

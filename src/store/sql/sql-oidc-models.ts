@@ -25,6 +25,7 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
         grant_id: str(payload.grantId),
         uid: str(payload.uid),
         user_code: str(payload.userCode),
+        account_id: str(payload.accountId),
         expires_at: expiresAt,
         consumed_at: null,
       };
@@ -37,6 +38,7 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
             grant_id: values.grant_id,
             uid: values.uid,
             user_code: values.user_code,
+            account_id: values.account_id,
             expires_at: values.expires_at,
           }),
         )
@@ -69,6 +71,10 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
     },
     async revokeByGrantId(grantId) {
       await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
+    },
+    async revokeByAccountId(accountId) {
+      const result = await db.deleteFrom('oidc_models').where('account_id', '=', accountId).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async deleteExpired(now) {
       const result = await db.deleteFrom('oidc_models').where('expires_at', '<=', now).executeTakeFirst();

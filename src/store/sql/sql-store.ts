@@ -7,6 +7,8 @@ import { sqlEventStore } from './sql-events.js';
 import { sqlOidcModelStore } from './sql-oidc-models.js';
 import { sqlLinkTokenStore, sqlSessionStore } from './sql-sessions.js';
 import { sqlOrgStore, sqlUserStore } from './sql-users.js';
+import { sqlDevMailboxStore, sqlOutboxStore } from './sql-mail.js';
+import { sqlCounterStore } from './sql-counters.js';
 
 export interface SqlStoreOptions {
   databaseUrl: string;
@@ -29,6 +31,9 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     links: sqlLinkTokenStore(db),
     events: sqlEventStore(db),
     oidc: sqlOidcModelStore(db),
+    outbox: sqlOutboxStore(db, database.dialect),
+    devMailbox: sqlDevMailboxStore(db),
+    counters: sqlCounterStore(db),
     async migrate() {
       await migrateToLatest(database);
     },

@@ -74,6 +74,23 @@ export function sqlUserStore(db: Kysely<Database>): UserStore {
     async setPasswordHash(id, passwordHash, now) {
       await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
     },
+    async setEmail(id, email, now) {
+      try {
+        await db.updateTable('users').set({ email: email.trim(), email_key: normaliseEmail(email), updated_at: now }).where('id', '=', id).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new PortcullisError('conflict', { message: 'A user with this email already exists.' });
+        throw error;
+      }
+    },
+    async setEmailVerified(id, now) {
+      await db.updateTable('users').set({ email_verified: 1, updated_at: now }).where('id', '=', id).execute();
+    },
+    async setName(id, name, now) {
+      await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute();
+    },
+    async setMembership(id, orgId, role, now) {
+      await db.updateTable('users').set({ org_id: orgId, role, updated_at: now }).where('id', '=', id).execute();
+    },
   };
 }
 

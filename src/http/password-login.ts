@@ -1,0 +1,45 @@
+// One password sign-in for every hosted entry point (OIDC interaction, account page), so every protection step applies to both.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { attemptPasswordLogin, type AttemptDeps } from '../login/password-attempt.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { AccountDeps } from '../account/account-deps.js';
+import { resendVerification } from '../account/signup.js';
+import { normaliseIp } from './client-ip.js';
+import { setSessionCookie } from './auth-session.js';
+
+export interface PasswordLoginDeps {
+  attempt: AttemptDeps;
+  sessions: SessionService;
+  account: AccountDeps;
+  sessionCookie: { secure: boolean; maxAgeSeconds: number };
+}
+
+export type PasswordLoginOutcome =
+  | { ok: true; userId: string }
+  | { ok: false; status: number; error: string | null; notice: string | null };
+
+export const MESSAGES = {
+  invalidCredentials: 'Incorrect email or password.',
+  unverified: 'Your email address is not verified yet. We have emailed you a verification link: open it, then sign in again.',
+} as const;
+
+export async function passwordLogin(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: PasswordLoginDeps,
+  input: { email: string; password: string; clientId: string | null },
+): Promise<PasswordLoginOutcome> {
+  const ip = normaliseIp(request.ip);
+  const userAgent = request.headers['user-agent'] ?? null;
+  const verdict = await attemptPasswordLogin(deps.attempt, { ...input, ip, userAgent });
+  if (verdict.outcome === 'failure') {
+    if (verdict.reason === 'email_unverified') {
+      await resendVerification(deps.account, verdict.user.id, verdict.user.email);
+      return { ok: false, status: 403, error: null, notice: MESSAGES.unverified };
+    }
+    return { ok: false, status: 401, error: MESSAGES.invalidCredentials, notice: null };
+  }
+  const { token } = await deps.sessions.create(verdict.user.id, { ip, userAgent });
+  setSessionCookie(reply, token, deps.sessionCookie);
+  return { ok: true, userId: verdict.user.id };
+}

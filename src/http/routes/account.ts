@@ -1,0 +1,173 @@
+// The account page (/account) and its own sign-in (/login, /logout). Every form is CSRF-protected and requires a live session.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isPortcullisError } from '../../domain/errors.js';
+import { EVENT_CODES } from '../../events/event-codes.js';
+import type { AccountDeps } from '../../account/account-deps.js';
+import { changePassword, logoutEverywhere, requestEmailChange, revokeOwnSession, updateProfile } from '../../account/account-changes.js';
+import type { SessionService } from '../../sessions/session-service.js';
+import type { Csrf } from '../csrf.js';
+import { formField, UID_PATTERN } from '../form.js';
+import { normaliseIp } from '../client-ip.js';
+import { clearSessionCookie, currentUser, safeNextPath, SESSION_COOKIE, type SignedIn } from '../auth-session.js';
+import { passwordLogin, type PasswordLoginDeps } from '../password-login.js';
+import { describeDevice, describeLocation } from '../describe-device.js';
+import { accountPage } from '../views/account-pages.js';
+import { loginPage, messagePage } from '../views/pages.js';
+import { sendHtml } from './signup.js';
+
+export interface AccountRouteDeps {
+  account: AccountDeps;
+  sessions: SessionService;
+  login: PasswordLoginDeps;
+  csrf: Csrf;
+  productName: string;
+  signupEnabled: boolean;
+  secureCookies: boolean;
+}
+
+const NOTICES: Record<string, string> = {
+  profile: 'Your name is saved.',
+  password: 'Your password is changed. Your other sessions were signed out.',
+  email: 'If that address can be used, we sent it a confirmation link. Your email changes once you open it.',
+  session: 'That session is signed out.',
+};
+
+const when = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+
+export function accountRoutes(deps: AccountRouteDeps) {
+  const { account, csrf, productName } = deps;
+  const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+
+  async function render(request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, status = 200, message: { notice?: string; error?: string } = {}) {
+    const { user, session } = signedIn;
+    const org = user.orgId ? await account.store.orgs.findById(user.orgId) : null;
+    const sessions = await account.store.sessions.listActiveForUser(user.id);
+    const events = await account.store.events.list({ userId: user.id, limit: 20 });
+    return sendHtml(
+      reply,
+      status,
+      accountPage({
+        productName,
+        csrfToken: csrf.issue(request, reply, 'account'),
+        notice: message.notice ?? null,
+        error: message.error ?? null,
+        user: { email: user.email, name: user.name, emailVerified: user.emailVerified, org: org?.name ?? null, role: user.role },
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          device: describeDevice(s.userAgent),
+          ip: s.ip ?? 'unknown',
+          location: describeLocation(s.ip),
+          lastSeen: when(s.lastSeenAt),
+          created: when(s.createdAt),
+          current: s.id === session.id,
+        })),
+        events: events.map((e) => ({ at: when(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
+      }),
+    );
+  }
+
+  /** Runs a form action for the signed-in user; input errors re-render the page with the message. */
+  function action(scope: string, run: (request: FastifyRequest, signedIn: SignedIn) => Promise<string>) {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const signedIn = await currentUser(request, deps.sessions, account.store.users);
+      if (!signedIn) return reply.redirect('/login?next=/account', 303);
+      csrf.verify(request, scope);
+      try {
+        const notice = await run(request, signedIn);
+        return reply.redirect(`/account?done=${notice}`, 303);
+      } catch (error) {
+        if (isPortcullisError(error) && error.status < 500 && error.code !== 'csrf_failed') return render(request, reply, signedIn, error.status, { error: error.publicMessage });
+        throw error;
+      }
+    };
+  }
+
+  function renderLogin(request: FastifyRequest, reply: FastifyReply, next: string, extra: { email?: string; error?: string | null; notice?: string | null } = {}, status = 200) {
+    const page = loginPage({
+      productName,
+      action: `/login?next=${encodeURIComponent(next)}`,
+      csrfToken: csrf.issue(request, reply, 'login'),
+      clientName: 'your account',
+      signupUrl: deps.signupEnabled ? '/signup' : null,
+      ...extra,
+    });
+    return sendHtml(reply, status, page);
+  }
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/login', async (request: FastifyRequest<{ Querystring: { next?: string } }>, reply) => renderLogin(request, reply, safeNextPath(request.query.next)));
+
+    app.post('/login', async (request: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+      csrf.verify(request, 'login');
+      const next = safeNextPath(request.query.next);
+      const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
+      const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
+      const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: null });
+      if (!outcome.ok) return renderLogin(request, reply, next, { email, error: outcome.error, notice: outcome.notice }, outcome.status);
+      return reply.redirect(next, 303);
+    });
+
+    app.post('/logout', async (request, reply) => {
+      csrf.verify(request, 'account');
+      const session = await deps.sessions.revokeToken(request.cookies[SESSION_COOKIE]);
+      if (session) await account.store.events.append({ code: 'logout', outcome: 'success', userId: session.userId, ip: normaliseIp(request.ip) }, account.clock.now());
+      clearSessionCookie(reply, deps.secureCookies);
+      return sendHtml(reply, 200, messagePage(productName, 'Signed out', 'You have signed out of your account.', { href: '/login', label: 'Sign in again' }));
+    });
+
+    app.get('/account', async (request: FastifyRequest<{ Querystring: { done?: string } }>, reply) => {
+      const signedIn = await currentUser(request, deps.sessions, account.store.users);
+      if (!signedIn) return reply.redirect('/login?next=/account', 303);
+      return render(request, reply, signedIn, 200, { notice: NOTICES[String(request.query.done ?? '')] });
+    });
+
+    app.post(
+      '/account/profile',
+      action('account', async (request, { user }) => {
+        await updateProfile(account, user, formField(request.body, 'name', { max: 100, required: false, label: 'Name' }));
+        return 'profile';
+      }),
+    );
+
+    app.post(
+      '/account/password',
+      action('account', async (request, { user, session }) => {
+        const current = formField(request.body, 'current', { max: 1024, label: 'Current password' });
+        const next = formField(request.body, 'password', { max: 1024, label: 'New password' });
+        await changePassword(account, user, session.id, current, next, context(request));
+        return 'password';
+      }),
+    );
+
+    app.post(
+      '/account/email',
+      action('account', async (request, { user }) => {
+        const email = formField(request.body, 'email', { max: 320, label: 'New email' });
+        const current = formField(request.body, 'current', { max: 1024, label: 'Current password' });
+        await requestEmailChange(account, user, email, current, context(request));
+        return 'email';
+      }),
+    );
+
+    app.post(
+      '/account/sessions/revoke-all',
+      async (request, reply) => {
+        const signedIn = await currentUser(request, deps.sessions, account.store.users);
+        if (!signedIn) return reply.redirect('/login?next=/account', 303);
+        csrf.verify(request, 'account');
+        await logoutEverywhere(account, signedIn.user, context(request));
+        clearSessionCookie(reply, deps.secureCookies);
+        return sendHtml(reply, 200, messagePage(productName, 'Signed out everywhere', 'Every session and every app sign-in of your account has ended.', { href: '/login', label: 'Sign in again' }));
+      },
+    );
+
+    app.post(
+      '/account/sessions/:id/revoke',
+      action('account', async (request, { user }) => {
+        const id = (request.params as { id: string }).id;
+        if (UID_PATTERN.test(id)) await revokeOwnSession(account, user, id, context(request));
+        return 'session';
+      }),
+    );
+  };
+}

@@ -1,0 +1,91 @@
+// Forgotten password and reset by email link. The request answers the same for every address.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
+import type { AccountDeps } from '../../account/account-deps.js';
+import { completePasswordReset, inspectResetLink, requestPasswordReset } from '../../account/password-reset.js';
+import { confirmEmailChange } from '../../account/account-changes.js';
+import { inspectLink } from '../../links/link-tokens.js';
+import { decideFixedWindow } from '../../protection/throttle/fixed-window.js';
+import type { Csrf } from '../csrf.js';
+import { formField } from '../form.js';
+import { normaliseIp } from '../client-ip.js';
+import { checkEmailPage, confirmLinkPage, forgotPage, resetPage } from '../views/account-pages.js';
+import { messagePage } from '../views/pages.js';
+import { linkProblemPage, sendHtml } from './signup.js';
+
+type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
+
+export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; productName: string; resetPerIpPerMinute: number }) {
+  const { account, csrf, productName } = deps;
+  const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+  const forgotLink = { href: '/password/forgot', label: 'Request a new link' };
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/password/forgot', async (request, reply) => sendHtml(reply, 200, forgotPage({ productName, csrfToken: csrf.issue(request, reply, 'forgot') })));
+
+    app.post('/password/forgot', async (request, reply) => {
+      csrf.verify(request, 'forgot');
+      const ip = normaliseIp(request.ip);
+      if (decideFixedWindow(await account.store.counters.hit(`reset:ip:${ip}`, 60_000, account.clock.now()), deps.resetPerIpPerMinute).action === 'block') {
+        reply.header('retry-after', '60');
+        throw new PortcullisError('rate_limited', { message: 'Too many reset requests from your network. Wait a minute and try again.' });
+      }
+      const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
+      try {
+        await requestPasswordReset(account, email, context(request));
+      } catch (error) {
+        if (isPortcullisError(error) && error.code === 'invalid_input') {
+          return sendHtml(reply, 400, forgotPage({ productName, csrfToken: csrf.issue(request, reply, 'forgot'), error: error.publicMessage, email }));
+        }
+        throw error;
+      }
+      return sendHtml(reply, 200, checkEmailPage(productName, `If ${email} belongs to an account, we have sent it a link to reset the password. The link works once, for 1 hour.`));
+    });
+
+    app.get('/password/reset/:token', async (request: TokenRequest, reply) => {
+      const check = await inspectResetLink(account, request.params.token);
+      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, forgotLink));
+      return sendHtml(reply, 200, resetPage({ productName, csrfToken: csrf.issue(request, reply, 'link'), action: `/password/reset/${request.params.token}` }));
+    });
+
+    app.post('/password/reset/:token', async (request: TokenRequest, reply) => {
+      csrf.verify(request, 'link');
+      const password = formField(request.body, 'password', { max: 1024, label: 'New password' });
+      const result = await completePasswordReset(account, request.params.token, password, context(request));
+      if (!result.ok) {
+        if (result.reason === 'weak_password') {
+          return sendHtml(reply, 400, resetPage({ productName, csrfToken: csrf.issue(request, reply, 'link'), action: `/password/reset/${request.params.token}`, error: result.message }));
+        }
+        return sendHtml(reply, 410, linkProblemPage(productName, result.reason, forgotLink));
+      }
+      return sendHtml(reply, 200, messagePage(productName, 'Password changed', 'Your new password is saved and you have been signed out everywhere. Sign in again with the new password.', { href: '/account', label: 'Sign in' }));
+    });
+
+    app.get('/email/change/:token', async (request: TokenRequest, reply) => {
+      const check = await inspectLink(account.store.links, request.params.token, 'change_email', account.clock.now());
+      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, { href: '/account', label: 'Go to your account' }));
+      return sendHtml(
+        reply,
+        200,
+        confirmLinkPage({
+          productName,
+          csrfToken: csrf.issue(request, reply, 'link'),
+          action: `/email/change/${request.params.token}`,
+          title: 'Confirm your new email',
+          explanation: `Use ${String(check.link.data.newEmail)} as the email address of your account.`,
+          button: 'Confirm new email',
+        }),
+      );
+    });
+
+    app.post('/email/change/:token', async (request: TokenRequest, reply) => {
+      csrf.verify(request, 'link');
+      const result = await confirmEmailChange(account, request.params.token, context(request));
+      if (!result.ok) {
+        if (result.reason === 'taken') return sendHtml(reply, 409, messagePage(productName, 'Address in use', 'Another account uses this address now, so your email was not changed.'));
+        return sendHtml(reply, 410, linkProblemPage(productName, result.reason, { href: '/account', label: 'Go to your account' }));
+      }
+      return sendHtml(reply, 200, messagePage(productName, 'Email changed', 'Your account now uses the new address. We told the old address about the change.', { href: '/account', label: 'Go to your account' }));
+    });
+  };
+}

@@ -1,0 +1,89 @@
+// Self-service sign-up and email verification. Responses never reveal whether an address is registered.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
+import type { AccountDeps } from '../../account/account-deps.js';
+import { confirmEmail, signUp } from '../../account/signup.js';
+import { inspectLink, LINK_MESSAGES } from '../../links/link-tokens.js';
+import { decideFixedWindow } from '../../protection/throttle/fixed-window.js';
+import type { Csrf } from '../csrf.js';
+import { formField } from '../form.js';
+import { normaliseIp } from '../client-ip.js';
+import { checkEmailPage, confirmLinkPage, signupPage } from '../views/account-pages.js';
+import { messagePage } from '../views/pages.js';
+
+export interface SignupRouteDeps {
+  account: AccountDeps;
+  csrf: Csrf;
+  productName: string;
+  signupEnabled: boolean;
+  signupPerIpPerMinute: number;
+}
+
+type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
+
+export function sendHtml(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+}
+
+export function linkProblemPage(productName: string, reason: keyof typeof LINK_MESSAGES, next: { href: string; label: string }): string {
+  return messagePage(productName, reason === 'used' ? 'Link already used' : reason === 'expired' ? 'Link expired' : 'Link not valid', LINK_MESSAGES[reason], next);
+}
+
+export function signupRoutes(deps: SignupRouteDeps) {
+  const { account, csrf, productName } = deps;
+  const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+
+  return async (app: FastifyInstance): Promise<void> => {
+    if (deps.signupEnabled) {
+      app.get('/signup', async (request, reply) => sendHtml(reply, 200, signupPage({ productName, csrfToken: csrf.issue(request, reply, 'signup') })));
+
+      app.post('/signup', async (request, reply) => {
+        csrf.verify(request, 'signup');
+        const ip = normaliseIp(request.ip);
+        const count = await account.store.counters.hit(`signup:ip:${ip}`, 60_000, account.clock.now());
+        const decision = decideFixedWindow(count, deps.signupPerIpPerMinute);
+        if (decision.action === 'block') {
+          await account.store.events.append({ code: 'signup_rate_limited', outcome: 'failure', ip, reason: 'per_ip_limit', details: { count } }, account.clock.now());
+          reply.header('retry-after', '60');
+          throw new PortcullisError('rate_limited', { message: 'Too many sign-ups from your network in the last minute. Wait a minute and try again.' });
+        }
+        const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
+        const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
+        const name = formField(request.body, 'name', { max: 100, required: false, label: 'Name' }).trim() || null;
+        try {
+          await signUp(account, { email, password, name }, context(request));
+        } catch (error) {
+          if (isPortcullisError(error) && error.code === 'invalid_input') {
+            return sendHtml(reply, 400, signupPage({ productName, csrfToken: csrf.issue(request, reply, 'signup'), error: error.publicMessage, email, name: name ?? '' }));
+          }
+          throw error;
+        }
+        return sendHtml(reply, 200, checkEmailPage(productName, `We sent an email to ${email}. Open the link in it to finish creating your account.`));
+      });
+    }
+
+    app.get('/email/verify/:token', async (request: TokenRequest, reply) => {
+      const check = await inspectLink(account.store.links, request.params.token, 'verify_email', account.clock.now());
+      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, { href: '/account', label: 'Sign in to get a new link' }));
+      return sendHtml(
+        reply,
+        200,
+        confirmLinkPage({
+          productName,
+          csrfToken: csrf.issue(request, reply, 'link'),
+          action: `/email/verify/${request.params.token}`,
+          title: 'Verify your email',
+          explanation: `Confirm that ${String(check.link.data.email ?? 'this address')} is your email address.`,
+          button: 'Verify my email',
+        }),
+      );
+    });
+
+    app.post('/email/verify/:token', async (request: TokenRequest, reply) => {
+      csrf.verify(request, 'link');
+      const result = await confirmEmail(account, request.params.token, context(request));
+      if (!result.ok) return sendHtml(reply, 410, linkProblemPage(productName, result.reason, { href: '/account', label: 'Sign in to get a new link' }));
+      return sendHtml(reply, 200, messagePage(productName, 'Email verified', 'Your email address is verified. You can now sign in.', { href: '/account', label: 'Sign in' }));
+    });
+  };
+}

@@ -1,0 +1,75 @@
+// What each email says: what happened, what to do next, and what to do if it was not you.
+import type { EmailContent } from './email-content.js';
+import type { MailBranding, TemplateData, TemplateName } from './template-types.js';
+
+type Copy = { [K in TemplateName]: (data: TemplateData[K], branding: MailBranding) => EmailContent };
+
+const fromIp = (ip: string | null): string => (ip ? ` from the IP address ${ip}` : '');
+
+function whoToAsk(branding: MailBranding): string {
+  return branding.supportContact ? `contact ${branding.supportContact}` : 'contact your administrator';
+}
+
+export const COPY: Copy = {
+  verify_email: (d, b) => ({
+    subject: 'Verify your email address',
+    heading: 'Verify your email address',
+    intro: [[`Confirm that this address belongs to you to finish setting up your ${b.productName} account.`]],
+    action: { label: 'Verify email address', url: d.link },
+    expiresInText: d.expiresInText,
+    outro: [[`If you did not sign up for ${b.productName}, you can ignore this email; the address stays unconfirmed.`]],
+  }),
+
+  signup_existing_account: (d, b) => ({
+    subject: `You already have a ${b.productName} account`,
+    heading: 'You already have an account',
+    intro: [[`Someone, hopefully you, tried to sign up for ${b.productName} with this email address. You already have an account, so no new one was created.`]],
+    action: { label: 'Sign in', url: d.loginUrl },
+    outro: [
+      ['Forgot your password? Set a new one here: ', { url: d.resetUrl }],
+      ['If you did not try to sign up, you can ignore this email; your account has not changed.'],
+    ],
+  }),
+
+  reset_password: (d, b) => ({
+    subject: `Reset your ${b.productName} password`,
+    heading: 'Reset your password',
+    intro: [[`Someone, hopefully you, asked to reset the password of your ${b.productName} account${fromIp(d.ip)}.`]],
+    action: { label: 'Choose a new password', url: d.link },
+    expiresInText: d.expiresInText,
+    outro: [['If you did not ask for this, you can ignore this email; your password stays the same.']],
+  }),
+
+  password_changed: (d, b) => ({
+    subject: `Your ${b.productName} password was changed`,
+    heading: 'Your password was changed',
+    intro: [
+      [`The password of your ${b.productName} account was changed on ${d.at}${fromIp(d.ip)}.`],
+      ['If this was you, there is nothing else to do.'],
+      ['If this was not you, someone else may know your password: reset it now.'],
+    ],
+    action: { label: 'Reset your password', url: d.resetUrl },
+    outro: [[`If you cannot get back into your account, ${whoToAsk(b)}.`]],
+  }),
+
+  email_change_verify: (d, b) => ({
+    subject: 'Confirm your new email address',
+    heading: 'Confirm your new email address',
+    intro: [[`Someone, hopefully you, asked to change the email address of a ${b.productName} account to ${d.newEmail}. Confirm it to finish the change.`]],
+    action: { label: 'Confirm this address', url: d.link },
+    expiresInText: d.expiresInText,
+    outro: [["If you did not ask for this, you can ignore this email; the account's email address will not change."]],
+  }),
+
+  email_changed: (d, b) => ({
+    subject: `Your ${b.productName} email address was changed`,
+    heading: 'Your email address was changed',
+    intro: [
+      [`The email address of your ${b.productName} account was changed from ${d.oldEmail} to ${d.newEmail} on ${d.at}. Emails now go to the new address.`],
+      ['If this was you, there is nothing else to do.'],
+      ['If this was not you, someone else may know your password: reset it now.'],
+    ],
+    action: { label: 'Reset your password', url: d.resetUrl },
+    outro: [[`If you cannot get back into your account, ${whoToAsk(b)}.`]],
+  }),
+};

@@ -1,0 +1,24 @@
+// The data each email template needs. Adding a template means adding it here, rendering it, and a render test.
+export interface TemplateData {
+  verify_email: { link: string; expiresInText: string };
+  signup_existing_account: { loginUrl: string; resetUrl: string };
+  reset_password: { link: string; expiresInText: string; ip: string | null };
+  password_changed: { at: string; ip: string | null; resetUrl: string };
+  email_change_verify: { link: string; newEmail: string; expiresInText: string };
+  email_changed: { oldEmail: string; newEmail: string; at: string; resetUrl: string };
+}
+
+export type TemplateName = keyof TemplateData;
+
+/** Branding shared by every template (configurable). */
+export interface MailBranding {
+  productName: string;
+  logoUrl: string | null;
+  supportContact: string | null;
+  publicUrl: string;
+}
+
+export interface Mailer {
+  /** Renders the template and writes it to the durable outbox; delivery happens in the worker. Returns the outbox id. */
+  enqueue<T extends TemplateName>(to: string, template: T, data: TemplateData[T]): Promise<string>;
+}
