@@ -94,6 +94,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const limits = { idleMs: config.sessionIdleTimeout, absoluteMs: config.sessionAbsoluteTimeout, touchEveryMs: 60_000 };
   const sessions = createSessionService(store.sessions, clock, limits);
   logoutHook(provider, { sessions, store, clock, logger });
+  provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
   const adminDeps = { store, hasher, clock };
   const branding = { productName: config.productName, logoUrl: config.logoUrl || null, supportContact: config.supportContact || null, publicUrl: config.publicUrl };
   const mailSealKey = deriveKey(config.secret, 'seal-mail');
@@ -151,7 +152,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
   ];
-  const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, provider, plugins });
+  const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, publicUrl: config.publicUrl, provider, plugins });
   return {
     config,
     server,

@@ -6,7 +6,9 @@ import formbody from '@fastify/formbody';
 import middie from '@fastify/middie';
 import type Provider from 'oidc-provider';
 import type { FastifyBaseLogger } from 'fastify';
-import { installErrorHandling } from './errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { installErrorHandling, sendError } from './errors.js';
+import { forwardedHeaderGuard } from './forwarded-headers.js';
 import type { TrustProxySetting } from './client-ip.js';
 
 export interface ServerOptions {
@@ -14,6 +16,7 @@ export interface ServerOptions {
   trustProxy: TrustProxySetting;
   productName: string;
   secureCookies: boolean;
+  publicUrl: string;
   provider: Provider;
   plugins: FastifyPluginAsync[];
 }
@@ -25,6 +28,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
     return503OnClosing: true,
+    // Routing errors (overlong or undecodable URLs) get our error page, not Fastify's JSON echo of the URL.
+    frameworkErrors: (error, request, reply) => {
+      const status = typeof error.statusCode === 'number' && error.statusCode < 500 ? error.statusCode : 400;
+      sendError(request, reply, options.productName, status, 'invalid_input', 'This address is not valid.');
+    },
   });
   installErrorHandling(app, options.productName);
   // Helmet first so its headers also reach oidc-provider's responses (mounted through middie below).
@@ -50,6 +58,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(middie);
+  const guard = forwardedHeaderGuard(options.publicUrl, options.trustProxy);
+  app.use('/oidc', (req: IncomingMessage, _res: ServerResponse, next: () => void) => {
+    guard(req);
+    next();
+  });
   app.use('/oidc', options.provider.callback());
   for (const plugin of options.plugins) await app.register(plugin);
   return app;

@@ -92,7 +92,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
   };
   const provider = new Provider(config.issuer, configuration);
-  if (config.trustProxy !== 'false') provider.proxy = true;
+  // Host and protocol are pinned to the public URL by the HTTP layer (forwarded-headers.ts), so trusting them is safe.
+  provider.proxy = true;
   // Secrets are hashed at rest, so replace the plaintext compare with a constant-time hash compare.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return clientSecretMatches(actual, this.clientSecret);

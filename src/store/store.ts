@@ -145,6 +145,51 @@ export interface CounterStore {
   hit(key: string, windowMs: number, now: number): Promise<number>;
 }
 
+export interface AttemptRecord {
+  identifier: string;
+  ipKey: string;
+  count: number;
+  lastAt: number;
+}
+
+/** Failed-password slots per (identifier, IP key), for brute-force protection. */
+export interface AttemptStore {
+  /**
+   * Atomically takes one slot if fewer than `limit` are taken. A record whose last attempt is older than
+   * `resetAfterMs` starts over. Of any number of concurrent callers, at most `limit - count` win.
+   */
+  reserve(identifier: string, ipKey: string, limit: number, now: number, resetAfterMs: number): Promise<{ allowed: boolean; count: number }>;
+  get(identifier: string, ipKey: string): Promise<AttemptRecord | null>;
+  /** Forgets the record (success, unblock); returns whether one existed. */
+  clear(identifier: string, ipKey: string): Promise<boolean>;
+  clearIdentifier(identifier: string): Promise<number>;
+  /** Records with at least `count` attempts whose last attempt is after `since`. */
+  listAtLeast(count: number, since: number, limit: number): Promise<AttemptRecord[]>;
+}
+
+export interface BucketRecord {
+  key: string;
+  tokens: number;
+  updatedAt: number;
+}
+
+/** Token buckets (throttling, sign-up and reset limits): the one rate-limit mechanism. */
+export interface RateLimitStore {
+  /** Atomically takes one token if at least one is available after refilling one per `refillMs`, up to `capacity`. */
+  take(key: string, capacity: number, refillMs: number, now: number): Promise<{ allowed: boolean; tokens: number }>;
+  /** Gives a token back (e.g. the login succeeded), never above capacity. */
+  refund(key: string, capacity: number): Promise<void>;
+  get(key: string): Promise<BucketRecord | null>;
+  /** Buckets whose key starts with `prefix`, for listing throttled IPs. */
+  list(prefix: string, limit: number): Promise<BucketRecord[]>;
+  reset(key: string): Promise<boolean>;
+}
+
+/** Deduplication of notifications: a key can be claimed once per `ttlMs`. */
+export interface OnceStore {
+  claim(key: string, ttlMs: number, now: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   users: UserStore;
@@ -158,6 +203,9 @@ export interface Store {
   outbox: OutboxStore;
   devMailbox: DevMailboxStore;
   counters: CounterStore;
+  attempts: AttemptStore;
+  buckets: RateLimitStore;
+  once: OnceStore;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

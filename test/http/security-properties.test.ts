@@ -492,7 +492,7 @@ test('X-Forwarded-For from an untrusted peer is ignored', async () => {
   });
 });
 
-test('X-Forwarded-Host from an untrusted peer does not steer OIDC endpoint URLs', { todo: 'provider.proxy=true makes Koa trust X-Forwarded-* from any peer once PORTCULLIS_TRUST_PROXY is set (see report)' }, async () => {
+test('X-Forwarded-Host from an untrusted peer does not steer OIDC endpoint URLs', async () => {
   // Threat: a peer outside the trusted proxy list rewriting discovery/redirect URLs (cache poisoning, token endpoint phishing).
   await withApp({ trustProxy: '10.0.0.0/8' }, async (app) => {
     const response = await app.server.inject({
@@ -504,6 +504,13 @@ test('X-Forwarded-Host from an untrusted peer does not steer OIDC endpoint URLs'
     assert.equal(response.statusCode, 200);
     const meta = JSON.parse(response.body) as Record<string, string>;
     assert.equal(new URL(meta.token_endpoint!).host, 'localhost:3000');
+  });
+  // A direct client's own Host header cannot steer them either: URLs always come from the public URL.
+  await withApp({}, async (app) => {
+    const response = await app.server.inject({ method: 'GET', url: '/oidc/.well-known/openid-configuration', headers: { host: 'evil.example' } });
+    const meta = JSON.parse(response.body) as Record<string, string>;
+    assert.equal(new URL(meta.token_endpoint!).origin, 'http://localhost:3000');
+    assert.equal(new URL(meta.jwks_uri!).origin, 'http://localhost:3000');
   });
 });
 

@@ -143,10 +143,35 @@ const accountIndex = (): Migration => ({
   },
 });
 
+const protection = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('login_attempts')
+      .addColumn('identifier', 'text', (c) => c.notNull())
+      .addColumn('ip_key', 'text', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
+      .addColumn('last_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('login_attempts_pk', ['identifier', 'ip_key'])
+      .execute();
+    await db.schema.createIndex('login_attempts_count_idx').on('login_attempts').columns(['count', 'last_at']).execute();
+    await db.schema
+      .createTable('rate_buckets')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('tokens', 'double precision', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('once_keys')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex() };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection() };
     },
   };
 }

@@ -69,6 +69,9 @@ export interface Database {
   };
   dev_mailbox: { id: string; to_address: string; subject: string; text_body: string; html_body: string; received_at: Int };
   counters: { key: string; window_start: Int; count: Int };
+  login_attempts: { identifier: string; ip_key: string; count: Int; last_at: Int };
+  rate_buckets: { key: string; tokens: number | string; updated_at: Int };
+  once_keys: { key: string; expires_at: Int };
   oidc_models: {
     model: string;
     id: string;

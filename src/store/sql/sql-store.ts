@@ -9,6 +9,7 @@ import { sqlLinkTokenStore, sqlSessionStore } from './sql-sessions.js';
 import { sqlOrgStore, sqlUserStore } from './sql-users.js';
 import { sqlDevMailboxStore, sqlOutboxStore } from './sql-mail.js';
 import { sqlCounterStore } from './sql-counters.js';
+import { sqlAttemptStore, sqlOnceStore, sqlRateLimitStore } from './sql-protection.js';
 
 export interface SqlStoreOptions {
   databaseUrl: string;
@@ -34,6 +35,9 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     outbox: sqlOutboxStore(db, database.dialect),
     devMailbox: sqlDevMailboxStore(db),
     counters: sqlCounterStore(db),
+    attempts: sqlAttemptStore(db),
+    buckets: sqlRateLimitStore(db),
+    once: sqlOnceStore(db),
     async migrate() {
       await migrateToLatest(database);
     },

@@ -1,0 +1,139 @@
+// Brute-force slots, token buckets and once-keys in Redis. Every read-modify-write is one Lua script, so it is atomic across nodes.
+import { Redis } from 'ioredis';
+import type { AttemptRecord, AttemptStore, BucketRecord, OnceStore, RateLimitStore } from '../store.js';
+
+// KEYS[1] attempt hash, KEYS[2] per-identifier index set; ARGV: limit, now, stale, member, ttlMs
+const RESERVE = `
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+local limit = tonumber(ARGV[1])
+if count > 0 and last <= tonumber(ARGV[3]) then count = 0 end
+if count >= limit then return {0, count} end
+count = count + 1
+redis.call('HSET', KEYS[1], 'count', count, 'last', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return {1, count}`;
+
+// KEYS[1] bucket hash; ARGV: capacity, refillMs, now
+const TAKE = `
+local cap = tonumber(ARGV[1])
+local refill = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or ARGV[1])
+local updated = tonumber(redis.call('HGET', KEYS[1], 'updated') or ARGV[3])
+tokens = math.min(cap, tokens + (now - updated) / refill)
+if tokens < 1 then return {0, tostring(tokens)} end
+tokens = tokens - 1
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(cap * refill))
+return {1, tostring(tokens)}`;
+
+const REFUND = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+redis.call('HSET', KEYS[1], 'tokens', tostring(math.min(tonumber(ARGV[1]), tokens + 1)))
+return 1`;
+
+export interface RedisProtection {
+  attempts: AttemptStore;
+  buckets: RateLimitStore;
+  once: OnceStore;
+  close(): Promise<void>;
+}
+
+export function createRedisProtection(url: string, options: { prefix?: string; attemptTtlMs?: number } = {}): RedisProtection {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+  // A Redis outage surfaces as failed requests (and a 500 logged), never as a crashed process.
+  redis.on('error', () => undefined);
+  const p = options.prefix ?? 'portcullis:';
+  const attemptTtl = options.attemptTtlMs ?? 31 * 86_400_000;
+  const attemptKey = (identifier: string, ipKey: string) => `${p}bf:${encodeURIComponent(identifier)}:${ipKey}`;
+  const indexKey = (identifier: string) => `${p}bfidx:${encodeURIComponent(identifier)}`;
+  const bucketKey = (key: string) => `${p}rl:${key}`;
+
+  async function readAttempt(identifier: string, ipKey: string): Promise<AttemptRecord | null> {
+    const data = await redis.hgetall(attemptKey(identifier, ipKey));
+    if (!data.count) return null;
+    return { identifier, ipKey, count: Number(data.count), lastAt: Number(data.last) };
+  }
+
+  const attempts: AttemptStore = {
+    async reserve(identifier, ipKey, limit, now, resetAfterMs) {
+      const [ok, count] = (await redis.eval(RESERVE, 2, attemptKey(identifier, ipKey), indexKey(identifier), limit, now, now - resetAfterMs, ipKey, Math.max(attemptTtl, resetAfterMs))) as [number, number];
+      return { allowed: ok === 1, count: Number(count) };
+    },
+    get: readAttempt,
+    async clear(identifier, ipKey) {
+      await redis.srem(indexKey(identifier), ipKey);
+      return (await redis.del(attemptKey(identifier, ipKey))) > 0;
+    },
+    async clearIdentifier(identifier) {
+      const ips = await redis.smembers(indexKey(identifier));
+      const deleted = ips.length > 0 ? await redis.del(...ips.map((ip) => attemptKey(identifier, ip))) : 0;
+      await redis.del(indexKey(identifier));
+      return deleted;
+    },
+    async listAtLeast(count, since, limit) {
+      const out: AttemptRecord[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}bf:*`, 'COUNT', 200);
+        cursor = next;
+        for (const key of keys) {
+          const rest = key.slice(`${p}bf:`.length);
+          const sep = rest.indexOf(':');
+          const record = await readAttempt(decodeURIComponent(rest.slice(0, sep)), rest.slice(sep + 1));
+          if (record && record.count >= count && record.lastAt > since) out.push(record);
+        }
+      } while (cursor !== '0' && out.length < limit);
+      return out.sort((a, b) => b.lastAt - a.lastAt).slice(0, limit);
+    },
+  };
+
+  const buckets: RateLimitStore = {
+    async take(key, capacity, refillMs, now) {
+      const [ok, tokens] = (await redis.eval(TAKE, 1, bucketKey(key), capacity, refillMs, now)) as [number, string];
+      return { allowed: ok === 1, tokens: Number(tokens) };
+    },
+    async refund(key, capacity) {
+      await redis.eval(REFUND, 1, bucketKey(key), capacity);
+    },
+    async get(key) {
+      const data = await redis.hgetall(bucketKey(key));
+      return data.tokens === undefined ? null : { key, tokens: Number(data.tokens), updatedAt: Number(data.updated) };
+    },
+    async list(prefix, limit) {
+      const out: BucketRecord[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${bucketKey(prefix)}*`, 'COUNT', 200);
+        cursor = next;
+        for (const key of keys) {
+          const record = await buckets.get(key.slice(`${p}rl:`.length));
+          if (record) out.push(record);
+        }
+      } while (cursor !== '0' && out.length < limit);
+      return out.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, limit);
+    },
+    async reset(key) {
+      return (await redis.del(bucketKey(key))) > 0;
+    },
+  };
+
+  const once: OnceStore = {
+    async claim(key, ttlMs) {
+      return (await redis.set(`${p}once:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    },
+  };
+
+  return {
+    attempts,
+    buckets,
+    once,
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

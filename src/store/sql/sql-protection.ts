@@ -1,0 +1,115 @@
+// Brute-force slots, token buckets and once-keys on SQL. Each operation is one conditional upsert, so it is atomic on both engines.
+import { sql, type Kysely } from 'kysely';
+import type { AttemptRecord, AttemptStore, BucketRecord, OnceStore, RateLimitStore } from '../store.js';
+import { toInt, type Database } from './schema.js';
+
+const decodeAttempt = (row: { identifier: string; ip_key: string; count: unknown; last_at: unknown }): AttemptRecord => ({
+  identifier: row.identifier,
+  ipKey: row.ip_key,
+  count: Number(row.count),
+  lastAt: Number(row.last_at),
+});
+
+export function sqlAttemptStore(db: Kysely<Database>): AttemptStore {
+  return {
+    async reserve(identifier, ipKey, limit, now, resetAfterMs) {
+      const stale = now - resetAfterMs;
+      const row = await db
+        .insertInto('login_attempts')
+        .values({ identifier, ip_key: ipKey, count: 1, last_at: now })
+        .onConflict((oc) =>
+          oc
+            .columns(['identifier', 'ip_key'])
+            .doUpdateSet({
+              count: sql`case when login_attempts.last_at <= ${stale} then 1 else login_attempts.count + 1 end`,
+              last_at: now,
+            })
+            .where((eb) => eb.or([eb('login_attempts.count', '<', limit), eb('login_attempts.last_at', '<=', stale)])),
+        )
+        .returning('count')
+        .executeTakeFirst();
+      if (row) return { allowed: true, count: Number(row.count) };
+      const current = await db.selectFrom('login_attempts').select('count').where('identifier', '=', identifier).where('ip_key', '=', ipKey).executeTakeFirst();
+      return { allowed: false, count: Number(current?.count ?? limit) };
+    },
+    async get(identifier, ipKey) {
+      const row = await db.selectFrom('login_attempts').selectAll().where('identifier', '=', identifier).where('ip_key', '=', ipKey).executeTakeFirst();
+      return row ? decodeAttempt(row) : null;
+    },
+    async clear(identifier, ipKey) {
+      const result = await db.deleteFrom('login_attempts').where('identifier', '=', identifier).where('ip_key', '=', ipKey).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async clearIdentifier(identifier) {
+      const result = await db.deleteFrom('login_attempts').where('identifier', '=', identifier).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async listAtLeast(count, since, limit) {
+      const rows = await db.selectFrom('login_attempts').selectAll().where('count', '>=', count).where('last_at', '>', since).orderBy('last_at', 'desc').limit(limit).execute();
+      return rows.map(decodeAttempt);
+    },
+  };
+}
+
+const decodeBucket = (row: { key: string; tokens: unknown; updated_at: unknown }): BucketRecord => ({
+  key: row.key,
+  tokens: Number(row.tokens),
+  updatedAt: toInt(row.updated_at as number),
+});
+
+export function sqlRateLimitStore(db: Kysely<Database>): RateLimitStore {
+  return {
+    async take(key, capacity, refillMs, now) {
+      // Tokens after refill, capped at capacity; `* 1.0` keeps the division fractional on PostgreSQL.
+      const refilled = sql<number>`(case when rate_buckets.tokens + (${now} - rate_buckets.updated_at) * 1.0 / ${refillMs} > ${capacity} then ${capacity} * 1.0 else rate_buckets.tokens + (${now} - rate_buckets.updated_at) * 1.0 / ${refillMs} end)`;
+      const row = await db
+        .insertInto('rate_buckets')
+        .values({ key, tokens: capacity - 1, updated_at: now })
+        .onConflict((oc) =>
+          oc
+            .column('key')
+            .doUpdateSet({ tokens: sql`${refilled} - 1`, updated_at: now })
+            .where(sql<boolean>`${refilled} >= 1`),
+        )
+        .returning('tokens')
+        .executeTakeFirst();
+      if (row) return { allowed: true, tokens: Number(row.tokens) };
+      const current = await db.selectFrom('rate_buckets').selectAll().where('key', '=', key).executeTakeFirst();
+      const tokens = current ? Math.min(capacity, Number(current.tokens) + (now - Number(current.updated_at)) / refillMs) : capacity;
+      return { allowed: false, tokens };
+    },
+    async refund(key, capacity) {
+      await db
+        .updateTable('rate_buckets')
+        .set({ tokens: sql`case when tokens + 1 > ${capacity} then ${capacity} * 1.0 else tokens + 1 end` })
+        .where('key', '=', key)
+        .execute();
+    },
+    async get(key) {
+      const row = await db.selectFrom('rate_buckets').selectAll().where('key', '=', key).executeTakeFirst();
+      return row ? decodeBucket(row) : null;
+    },
+    async list(prefix, limit) {
+      const rows = await db.selectFrom('rate_buckets').selectAll().where('key', '>=', prefix).where('key', '<', `${prefix}\uffff`).orderBy('updated_at', 'desc').limit(limit).execute();
+      return rows.map(decodeBucket);
+    },
+    async reset(key) {
+      const result = await db.deleteFrom('rate_buckets').where('key', '=', key).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+  };
+}
+
+export function sqlOnceStore(db: Kysely<Database>): OnceStore {
+  return {
+    async claim(key, ttlMs, now) {
+      const row = await db
+        .insertInto('once_keys')
+        .values({ key, expires_at: now + ttlMs })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ expires_at: now + ttlMs }).where('once_keys.expires_at', '<=', now))
+        .returning('key')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+  };
+}
