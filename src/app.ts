@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { deriveKey, hmac } from './crypto/hmac.js';
 import { createPasswordHasher, type PasswordHasher } from './crypto/password-hasher.js';
 import { createSqlStore } from './store/sql/sql-store.js';
+import { createRedisProtection } from './store/redis/redis-protection.js';
 import type { Store } from './store/store.js';
 import { ensureSigningKeys } from './oidc/signing-keys.js';
 import { createSessionService } from './sessions/session-service.js';
@@ -29,6 +30,10 @@ import type { PasswordLoginDeps } from './http/password-login.js';
 import { signupRoutes } from './http/routes/signup.js';
 import { passwordRoutes } from './http/routes/password.js';
 import { accountRoutes } from './http/routes/account.js';
+import { protectionLinkRoutes } from './http/routes/protection-links.js';
+import { protectionNotices } from './account/protection-notices.js';
+import type { ProtectionDeps } from './protection/protection-deps.js';
+import { parseAllowlist } from './protection/ip/allowlist.js';
 import type { Mailer } from './mail/templates/template-types.js';
 import type { MailTransport } from './mail/message.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
@@ -62,7 +67,19 @@ export interface App {
 export async function openStore(config: Config): Promise<Store> {
   const store = createSqlStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sealKey: deriveKey(config.secret, 'seal-signing-keys') });
   await store.migrate();
-  return store;
+  if (!config.redisUrl) return store;
+  // With Redis, the hot counters (brute-force slots, token buckets, once-keys) move there; records stay in SQL.
+  const redis = createRedisProtection(config.redisUrl);
+  return {
+    ...store,
+    attempts: redis.attempts,
+    buckets: redis.buckets,
+    once: redis.once,
+    async close() {
+      await redis.close();
+      await store.close();
+    },
+  };
 }
 
 export function createHasher(config: Config): PasswordHasher {
@@ -122,11 +139,35 @@ export async function createApp(options: AppOptions): Promise<App> {
     verifyEmailTtlMs: config.links.verifyEmailTtl,
     resetPasswordTtlMs: config.links.resetPasswordTtl,
   };
+  const notices = protectionNotices(account, {
+    emailIntervalMs: config.bruteForce.emailInterval,
+    unblockLinkTtlMs: config.bruteForce.unblockLinkTtl,
+    loginLinkTtlMs: config.bruteForce.loginLinkTtl,
+    alertEmail: config.throttle.alertEmail,
+    alertIntervalMs: config.throttle.alertInterval,
+    throttleCapacity: config.throttle.failedLoginsPerDay,
+    threshold: config.bruteForce.threshold,
+  });
+  const protection: ProtectionDeps = {
+    attempts: store.attempts,
+    buckets: store.buckets,
+    allowlist: parseAllowlist(config.ipAllowlist),
+    bruteForce: {
+      threshold: config.bruteForce.threshold,
+      blockDurationMs: config.bruteForce.blockDuration,
+      accountLockout: config.bruteForce.accountLockout,
+      accountLockoutThreshold: config.bruteForce.accountLockoutThreshold,
+    },
+    throttle: { capacity: config.throttle.failedLoginsPerDay, refillMs: config.throttle.refillEvery },
+    onBlockStarted: notices.onBlockStarted,
+    onThrottled: notices.onThrottled,
+  };
+  const sessionCookie = { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) };
   const login: PasswordLoginDeps = {
-    attempt: { users: store.users, events: store.events, hasher, clock },
+    attempt: { users: store.users, events: store.events, hasher, clock, protection },
     sessions,
     account,
-    sessionCookie: { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) },
+    sessionCookie,
   };
   const pages = { csrf, productName: config.productName };
   const plugins = [
@@ -147,6 +188,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     signupRoutes({ ...pages, account, signupEnabled: config.signupEnabled, signupPerIpPerMinute: config.signupPerIpPerMinute }),
     passwordRoutes({ ...pages, account, resetPerIpPerMinute: config.signupPerIpPerMinute }),
+    protectionLinkRoutes({ ...pages, account, sessions, loginLinkTtlMs: config.bruteForce.loginLinkTtl, sessionCookie }),
     accountRoutes({ ...pages, account, sessions, login, signupEnabled: config.signupEnabled, secureCookies: config.cookieSecure }),
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),

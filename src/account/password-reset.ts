@@ -2,6 +2,7 @@
 import { PortcullisError } from '../domain/errors.js';
 import { checkNewPassword, isPlausibleEmail } from '../authn/password-policy.js';
 import { consumeLink, inspectLink, type LinkCheck } from '../links/link-tokens.js';
+import { normaliseEmail } from '../store/sql/sql-users.js';
 import { describeDuration, endAllSessions, issueLink, type AccountDeps, type RequestContext } from './account-deps.js';
 
 /** Always succeeds from the caller's point of view: unknown emails get no mail and no different answer. */
@@ -34,6 +35,8 @@ export async function completePasswordReset(deps: AccountDeps, token: string, ne
   // Following the emailed link proves control of the address.
   if (!user.emailVerified) await deps.store.users.setEmailVerified(user.id, now);
   await endAllSessions(deps, user.id);
+  // A reset proves control of the mailbox, so every brute-force block on the account ends too.
+  await deps.store.attempts.clearIdentifier(normaliseEmail(user.email));
   await deps.store.events.append({ code: 'password_reset', outcome: 'success', userId: user.id, identifier: user.email, ip: context.ip, userAgent: context.userAgent }, now);
   await deps.mailer.enqueue(user.email, 'password_changed', { at: new Date(now).toISOString(), ip: context.ip, resetUrl: `${deps.publicUrl}/password/forgot` });
   return check;

@@ -61,8 +61,7 @@ export async function confirmEmail(deps: AccountDeps, token: string, context: Re
 
 /** Re-sends a verification link at most once per window, so a login loop cannot flood the mailbox. */
 export async function resendVerification(deps: AccountDeps, userId: string, email: string, windowMs = 15 * 60_000): Promise<boolean> {
-  const count = await deps.store.counters.hit(`verify-resend:${userId}`, windowMs, deps.clock.now());
-  if (count > 1) return false;
+  if (!(await deps.store.once.claim(`verify-resend:${userId}`, windowMs, deps.clock.now()))) return false;
   await sendVerification(deps, userId, email);
   return true;
 }

@@ -7,6 +7,7 @@ import { serveCommand } from './cmd-serve.js';
 import { configCommand, keysRotateCommand, migrateCommand } from './cmd-basic.js';
 import { orgAddUserCommand, orgCreateCommand, orgListCommand, userCreateCommand, userListCommand, userSetRoleCommand, userShowCommand } from './cmd-users.js';
 import { clientAddCommand, clientListCommand } from './cmd-clients.js';
+import { blocksListCommand, ipReleaseCommand, ipThrottledCommand, userUnblockCommand } from './cmd-protection.js';
 import { mailListCommand } from './cmd-mail.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -17,6 +18,10 @@ export const COMMANDS: readonly Command[] = [
   userListCommand,
   userShowCommand,
   userSetRoleCommand,
+  userUnblockCommand,
+  blocksListCommand,
+  ipThrottledCommand,
+  ipReleaseCommand,
   orgCreateCommand,
   orgListCommand,
   orgAddUserCommand,

@@ -3,13 +3,13 @@ import { formatDuration } from './duration.js';
 import { parseConfig } from './load-config.js';
 import { OPTION_DOCS } from './schema.js';
 
-const DURATIONS = new Set(['sessionIdleTimeout', 'sessionAbsoluteTimeout', 'tokens.accessTokenTtl', 'tokens.idTokenTtl', 'tokens.authorizationCodeTtl', 'tokens.interactionTtl', 'setupLinkTtl']);
+const DURATIONS = new Set(['sessionIdleTimeout', 'sessionAbsoluteTimeout', 'tokens.accessTokenTtl', 'tokens.idTokenTtl', 'tokens.authorizationCodeTtl', 'tokens.interactionTtl', 'setupLinkTtl', 'links.verifyEmailTtl', 'links.resetPasswordTtl', 'mail.retryBaseDelay', 'mail.pollInterval', 'bruteForce.blockDuration', 'bruteForce.emailInterval', 'bruteForce.unblockLinkTtl', 'bruteForce.loginLinkTtl', 'throttle.refillEvery', 'throttle.alertInterval']);
 
 export function renderConfigReference(): string {
   const defaults = parseConfig({}) as unknown as Record<string, unknown>;
   const rows = Object.entries(OPTION_DOCS).map(([path, doc]) => {
     const raw = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], defaults);
-    const value = DURATIONS.has(path) && typeof raw === 'number' ? formatDuration(raw) : raw === '' ? '(none)' : String(raw);
+    const value = DURATIONS.has(path) && typeof raw === 'number' ? formatDuration(raw) : raw === '' || (Array.isArray(raw) && raw.length === 0) ? '(none)' : String(raw);
     return `| \`${path}\` | ${doc.env ? `\`${doc.env}\`` : '(JSON file only)'} | \`${value}\` | ${doc.description}${doc.secret ? ' **Secret:** redacted by `portcullis config`.' : ''} |`;
   });
   return [

@@ -53,6 +53,18 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'mail.maxAttempts': { env: null, description: 'Delivery attempts before a message is marked failed.' },
   'mail.retryBaseDelay': { env: null, description: 'First retry delay; each further retry doubles it (exponential backoff, capped at 1h).' },
   'mail.pollInterval': { env: null, description: 'How often the outbox worker looks for due messages.' },
+  'bruteForce.threshold': { env: 'PORTCULLIS_BRUTE_FORCE_THRESHOLD', description: 'Failed password attempts per (account, IP) before that IP is blocked for that account (1 to 100).' },
+  'bruteForce.blockDuration': { env: null, description: 'A brute-force block ends this long after the last failure (unless unblocked sooner).' },
+  'bruteForce.emailInterval': { env: null, description: 'At most one block email per (account, IP) in this interval.' },
+  'bruteForce.unblockLinkTtl': { env: null, description: 'How long the Unblock link in the block email is valid.' },
+  'bruteForce.loginLinkTtl': { env: null, description: 'How long the one-time login link sent after an unblock is valid.' },
+  'bruteForce.accountLockout': { env: 'PORTCULLIS_ACCOUNT_LOCKOUT', description: 'Also lock the whole account (every IP) after `accountLockoutThreshold` failures. Off by default: it lets an attacker lock a victim out.' },
+  'bruteForce.accountLockoutThreshold': { env: null, description: 'Failures across all IPs before the whole account locks, when `accountLockout` is on.' },
+  'throttle.failedLoginsPerDay': { env: 'PORTCULLIS_THROTTLE_FAILED_LOGINS', description: 'Token-bucket capacity of failed logins per IP across all accounts; past it, logins from that IP get 429.' },
+  'throttle.refillEvery': { env: null, description: 'One failed-login token returns to an IP every this long (864s gives 100 per day).' },
+  'throttle.alertEmail': { env: 'PORTCULLIS_ALERT_EMAIL', description: 'Operator address told (at most hourly per IP) when an IP is throttled. Empty: no operator email.' },
+  'throttle.alertInterval': { env: null, description: 'At most one throttle alert per IP and recipient in this interval.' },
+  ipAllowlist: { env: 'PORTCULLIS_IP_ALLOWLIST', description: 'Comma-separated IPs and CIDRs that bypass throttling and brute-force protection.' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -107,6 +119,38 @@ export const configSchema = z.object({
   signupEnabled: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).optional().transform((v) => (v === undefined ? undefined : v === true || v === 'true' || v === '1')),
   signupPerIpPerMinute: int(50, 1, 100000),
   links: z.object({ verifyEmailTtl: duration('24h'), resetPasswordTtl: duration('1h') }).prefault({}),
+  bruteForce: z
+    .object({
+      threshold: int(10, 1, 100),
+      blockDuration: duration('30d'),
+      emailInterval: duration('1h'),
+      unblockLinkTtl: duration('5d'),
+      loginLinkTtl: duration('15m'),
+      accountLockout: bool(false),
+      accountLockoutThreshold: int(100, 1, 100000),
+    })
+    .prefault({}),
+  throttle: z
+    .object({
+      failedLoginsPerDay: int(100, 1, 1_000_000),
+      refillEvery: duration('864s'),
+      alertEmail: z.string().max(320).default(''),
+      alertInterval: duration('1h'),
+    })
+    .prefault({}),
+  ipAllowlist: z
+    .union([z.string(), z.array(z.string())])
+    .default([])
+    .transform((v, ctx) => {
+      const list = (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean);
+      for (const entry of list) {
+        if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR` });
+          return z.NEVER;
+        }
+      }
+      return list;
+    }),
   mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),
   setupLinkTtl: duration('24h'),
 });

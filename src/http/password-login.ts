@@ -16,11 +16,15 @@ export interface PasswordLoginDeps {
 
 export type PasswordLoginOutcome =
   | { ok: true; userId: string }
-  | { ok: false; status: number; error: string | null; notice: string | null };
+  | { ok: false; status: number; error: string | null; notice: string | null; retryAfterSeconds?: number };
 
 export const MESSAGES = {
   invalidCredentials: 'Incorrect email or password.',
   unverified: 'Your email address is not verified yet. We have emailed you a verification link: open it, then sign in again.',
+  blocked:
+    'Sign-in to this account from your network is blocked after too many failed attempts. If this is your account, we have emailed you a link to unblock it. You can also reset your password, or sign in from another network.',
+  locked: 'This account is locked after too many failed attempts. Reset your password to unlock it, or contact your administrator.',
+  throttled: 'Too many failed sign-ins have come from your network. Wait a while before trying again, or contact your administrator if you think this is a mistake.',
 } as const;
 
 export async function passwordLogin(
@@ -32,6 +36,12 @@ export async function passwordLogin(
   const ip = normaliseIp(request.ip);
   const userAgent = request.headers['user-agent'] ?? null;
   const verdict = await attemptPasswordLogin(deps.attempt, { ...input, ip, userAgent });
+  if (verdict.outcome === 'blocked') {
+    const now = deps.attempt.clock.now();
+    const retryAfterSeconds = verdict.until ? Math.max(1, Math.ceil((verdict.until - now) / 1000)) : undefined;
+    const error = verdict.reason === 'ip_throttled' ? MESSAGES.throttled : verdict.reason === 'account_locked' ? MESSAGES.locked : MESSAGES.blocked;
+    return { ok: false, status: 429, error, notice: null, retryAfterSeconds };
+  }
   if (verdict.outcome === 'failure') {
     if (verdict.reason === 'email_unverified') {
       await resendVerification(deps.account, verdict.user.id, verdict.user.email);

@@ -1,9 +1,15 @@
-// The password attempt pipeline as explicit steps (DESIGN.md §3). Cheap checks run before hashing; later issues add theirs to the list.
+// The password attempt pipeline as explicit steps (DESIGN.md §3). Cheap checks and the atomic slot reservation run before any hashing.
 import type { Clock } from '../domain/clock.js';
 import type { User } from '../domain/types.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
 import type { EventStore, UserStore } from '../store/store.js';
 import type { EventCode } from '../events/event-codes.js';
+import type { BlockReason } from '../protection/decision.js';
+import { normaliseEmail } from '../store/sql/sql-users.js';
+import { ipKey as toIpKey } from '../protection/ip/ip-key.js';
+import { decideReservation, failureStartsBlock } from '../protection/brute-force/brute-force-policy.js';
+import { decideThrottle } from '../protection/throttle/throttle-policy.js';
+import type { ProtectionDeps } from '../protection/protection-deps.js';
 
 export interface AttemptInput {
   email: string;
@@ -17,17 +23,25 @@ export type AttemptVerdict =
   | { outcome: 'success'; user: User }
   | { outcome: 'failure'; reason: 'invalid_credentials' }
   /** Correct password, but the email is not verified yet: safe to say, since only the owner knows the password. */
-  | { outcome: 'failure'; reason: 'email_unverified'; user: User };
+  | { outcome: 'failure'; reason: 'email_unverified'; user: User }
+  /** Refused before the password was checked. Identical for known and unknown identifiers. */
+  | { outcome: 'blocked'; reason: BlockReason; until: number | null };
 
 export interface AttemptDeps {
   users: UserStore;
   events: EventStore;
   hasher: PasswordHasher;
   clock: Clock;
+  protection: ProtectionDeps;
 }
 
 interface AttemptContext {
   input: AttemptInput;
+  identifier: string;
+  ipKey: string;
+  allowlisted: boolean;
+  throttleTokenTaken: boolean;
+  reservedCount: number;
   user: User | null;
   passwordOk: boolean;
   failureCode: EventCode | null;
@@ -35,6 +49,62 @@ interface AttemptContext {
 }
 
 type Step = (deps: AttemptDeps, ctx: AttemptContext) => Promise<void>;
+
+const throttleKey = (ip: string): string => `login-fail:${ip}`;
+
+function event(deps: AttemptDeps, ctx: AttemptContext, code: EventCode, outcome: 'success' | 'failure' | 'info', reason: string | null, details: Record<string, unknown> = {}) {
+  return deps.events.append(
+    { code, outcome, reason, userId: ctx.user?.id ?? null, identifier: ctx.input.email, ip: ctx.input.ip, userAgent: ctx.input.userAgent, clientId: ctx.input.clientId, details },
+    deps.clock.now(),
+  );
+}
+
+/** Allowlisted IPs skip throttling and brute-force counting (operator's choice). */
+const checkAllowlist: Step = async (deps, ctx) => {
+  ctx.allowlisted = deps.protection.allowlist.has(ctx.input.ip);
+};
+
+/** Suspicious IP throttling: takes one failed-login token up front (refunded on success). No hashing when refused. */
+const takeThrottleToken: Step = async (deps, ctx) => {
+  if (ctx.allowlisted) return;
+  const now = deps.clock.now();
+  const policy = deps.protection.throttle;
+  const decision = decideThrottle(await deps.protection.buckets.take(throttleKey(ctx.ipKey), policy.capacity, policy.refillMs, now), policy, now);
+  if (decision.action === 'allow') {
+    ctx.throttleTokenTaken = true;
+    return;
+  }
+  ctx.user = await deps.users.findByEmail(ctx.input.email);
+  await event(deps, ctx, 'ip_throttled', 'failure', decision.reason, { ...decision.signals, until: decision.until });
+  ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
+  await deps.protection.onThrottled({ user: ctx.user, ip: ctx.input.ip, ipKey: ctx.ipKey }).catch(() => undefined);
+};
+
+/** Brute-force protection: atomically reserves a slot for (identifier, IP) before verifying, so parallel guesses cannot overshoot. */
+const reserveAttemptSlot: Step = async (deps, ctx) => {
+  if (ctx.allowlisted) return;
+  const now = deps.clock.now();
+  const { attempts, bruteForce } = deps.protection;
+  const reservation = await attempts.reserve(ctx.identifier, ctx.ipKey, bruteForce.threshold, now, bruteForce.blockDurationMs);
+  let decision = decideReservation(reservation, reservation.allowed ? now : ((await attempts.get(ctx.identifier, ctx.ipKey))?.lastAt ?? now), bruteForce);
+  if (decision.action === 'allow' && bruteForce.accountLockout) {
+    const lockout = { threshold: bruteForce.accountLockoutThreshold, blockDurationMs: bruteForce.blockDurationMs };
+    const whole = await attempts.reserve(ctx.identifier, '*', lockout.threshold, now, lockout.blockDurationMs);
+    if (!whole.allowed) {
+      await attempts.clear(ctx.identifier, ctx.ipKey).catch(() => undefined);
+      decision = decideReservation(whole, (await attempts.get(ctx.identifier, '*'))?.lastAt ?? now, lockout, 'account_locked');
+    }
+  }
+  if (decision.action === 'allow') {
+    ctx.reservedCount = reservation.count;
+    return;
+  }
+  // A refused attempt checked no password, so it does not spend the IP's throttle budget.
+  if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
+  ctx.user = await deps.users.findByEmail(ctx.input.email);
+  await event(deps, ctx, 'login_blocked', 'failure', decision.reason, { ...decision.signals, until: decision.until });
+  ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
+};
 
 /** Loads the account, if any. Unknown identifiers continue down the same path. */
 const loadAccount: Step = async (deps, ctx) => {
@@ -57,32 +127,30 @@ const verifyPassword: Step = async (deps, ctx) => {
   }
 };
 
-/** Records a failure with its reason; the user sees only the generic message. */
+/** Records a failure; the failure that fills the last slot starts a block and tells the account owner. */
 const recordFailure: Step = async (deps, ctx) => {
   if (ctx.passwordOk || !ctx.failureCode) return;
-  await deps.events.append(
-    {
-      code: ctx.failureCode,
-      outcome: 'failure',
-      reason: ctx.failureCode.replace('login_failed_', ''),
-      userId: ctx.user?.id ?? null,
-      identifier: ctx.input.email,
-      ip: ctx.input.ip,
-      userAgent: ctx.input.userAgent,
-      clientId: ctx.input.clientId,
-    },
-    deps.clock.now(),
-  );
+  await event(deps, ctx, ctx.failureCode, 'failure', ctx.failureCode.replace('login_failed_', ''), { count: ctx.reservedCount, threshold: deps.protection.bruteForce.threshold });
+  if (!ctx.allowlisted && failureStartsBlock(ctx.reservedCount, deps.protection.bruteForce)) {
+    const until = deps.clock.now() + deps.protection.bruteForce.blockDurationMs;
+    await event(deps, ctx, 'login_block_started', 'info', 'account_ip_blocked', { count: ctx.reservedCount, threshold: deps.protection.bruteForce.threshold, until, ip_key: ctx.ipKey });
+    await deps.protection.onBlockStarted({ user: ctx.user, identifier: ctx.identifier, ip: ctx.input.ip, ipKey: ctx.ipKey });
+  }
   ctx.verdict = { outcome: 'failure', reason: 'invalid_credentials' };
+};
+
+/** A correct password clears this IP's count for the account and returns its throttle token. */
+const clearCounters: Step = async (deps, ctx) => {
+  if (!ctx.passwordOk || ctx.allowlisted) return;
+  await deps.protection.attempts.clear(ctx.identifier, ctx.ipKey);
+  if (deps.protection.bruteForce.accountLockout) await deps.protection.attempts.clear(ctx.identifier, '*');
+  if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
 };
 
 /** A correct password for an unverified address does not sign in; the caller offers a new verification link. */
 const requireVerifiedEmail: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user || ctx.user.emailVerified) return;
-  await deps.events.append(
-    { code: 'login_failed_unverified', outcome: 'failure', reason: 'email_unverified', userId: ctx.user.id, identifier: ctx.input.email, ip: ctx.input.ip, userAgent: ctx.input.userAgent, clientId: ctx.input.clientId },
-    deps.clock.now(),
-  );
+  await event(deps, ctx, 'login_failed_unverified', 'failure', 'email_unverified');
   ctx.verdict = { outcome: 'failure', reason: 'email_unverified', user: ctx.user };
 };
 
@@ -97,29 +165,40 @@ const upgradeHash: Step = async (deps, ctx) => {
 /** Records the successful login. */
 const recordSuccess: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user) return;
-  await deps.events.append(
-    {
-      code: 'login_success',
-      outcome: 'success',
-      reason: 'password',
-      userId: ctx.user.id,
-      identifier: ctx.input.email,
-      ip: ctx.input.ip,
-      userAgent: ctx.input.userAgent,
-      clientId: ctx.input.clientId,
-    },
-    deps.clock.now(),
-  );
+  await event(deps, ctx, 'login_success', 'success', 'password');
   ctx.verdict = { outcome: 'success', user: ctx.user };
 };
 
-export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [loadAccount, verifyPassword, recordFailure, requireVerifiedEmail, upgradeHash, recordSuccess];
+/** The order is the design: cheap checks, then the reservation, then hashing, then bookkeeping. */
+export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [
+  checkAllowlist,
+  takeThrottleToken,
+  reserveAttemptSlot,
+  loadAccount,
+  verifyPassword,
+  recordFailure,
+  clearCounters,
+  requireVerifiedEmail,
+  upgradeHash,
+  recordSuccess,
+];
 
 export async function attemptPasswordLogin(deps: AttemptDeps, input: AttemptInput): Promise<AttemptVerdict> {
-  const ctx: AttemptContext = { input, user: null, passwordOk: false, failureCode: null, verdict: null };
+  const ctx: AttemptContext = {
+    input,
+    identifier: normaliseEmail(input.email),
+    ipKey: toIpKey(input.ip),
+    allowlisted: false,
+    throttleTokenTaken: false,
+    reservedCount: 0,
+    user: null,
+    passwordOk: false,
+    failureCode: null,
+    verdict: null,
+  };
   for (const step of PASSWORD_ATTEMPT_STEPS) {
     await step(deps, ctx);
-    if (ctx.verdict?.outcome === 'failure') break;
+    if (ctx.verdict && ctx.verdict.outcome !== 'success') break;
   }
   return ctx.verdict ?? { outcome: 'failure', reason: 'invalid_credentials' };
 }

@@ -50,66 +50,65 @@ function describeError(error: unknown): string {
   return `${code}${message}`.replace(/\/\/[^/\s@]*@/g, '//[redacted]@').slice(0, 500);
 }
 
-export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
-  const batchSize = deps.batchSize ?? 10;
-  const leaseMs = deps.leaseMs ?? 5 * 60_000;
-  const random = deps.random ?? Math.random;
+type Settings = OutboxWorkerDeps & { batchSize: number; leaseMs: number; random: () => number };
+
+async function recordFailure(deps: Settings, message: OutboxMessage, reason: string, permanent: boolean): Promise<void> {
+  const attempts = message.attempts + 1;
+  const next = permanent ? null : nextAttemptAt(attempts, deps.clock.now(), deps.retryBaseDelayMs, deps.maxAttempts, deps.random);
+  const log = { outboxId: message.id, template: message.template, attempts, error: reason, retryAt: next };
+  if (next === null) deps.logger.error(log, 'mail delivery failed for good');
+  else deps.logger.warn(log, 'mail delivery failed; will retry');
+  await deps.outbox.markAttemptFailed(message.id, reason, next);
+}
+
+/** Sends one claimed message and records the outcome; returns true when it was sent. */
+async function deliver(deps: Settings, message: OutboxMessage): Promise<boolean> {
+  // Past the lease another worker may have claimed it; sending anyway could deliver it twice.
+  if (message.lockedUntil !== null && deps.clock.now() >= message.lockedUntil) return false;
+  let mail: SealedMail;
+  try {
+    if (message.sealedContent === null) throw new Error('no content');
+    mail = JSON.parse(unseal(deps.sealKey, message.sealedContent)) as SealedMail;
+  } catch {
+    await recordFailure(deps, message, 'the stored content could not be unsealed (was the server secret changed?)', true);
+    return false;
+  }
+  try {
+    await deps.transport.send({ to: message.to, from: deps.from, subject: mail.subject, text: mail.text, html: mail.html, messageId: `<${message.id}@portcullis>` });
+  } catch (error) {
+    await recordFailure(deps, message, describeError(error), false);
+    return false;
+  }
+  await deps.outbox.markSent(message.id, deps.clock.now());
+  deps.logger.info({ outboxId: message.id, template: message.template, attempts: message.attempts + 1 }, 'mail sent');
+  return true;
+}
+
+async function runBatch(deps: Settings): Promise<{ claimed: number; sent: number }> {
+  let claimed: OutboxMessage[];
+  try {
+    claimed = await deps.outbox.claimDue(deps.clock.now(), deps.batchSize, deps.leaseMs);
+  } catch (error) {
+    deps.logger.error({ error: describeError(error) }, 'mail outbox claim failed');
+    return { claimed: 0, sent: 0 };
+  }
+  const results = await Promise.all(
+    claimed.map((message) =>
+      deliver(deps, message).catch((error: unknown) => {
+        // Usually the store is unreachable; the lease runs out and a later run retries.
+        deps.logger.error({ outboxId: message.id, error: describeError(error) }, 'mail outbox update failed');
+        return false;
+      }),
+    ),
+  );
+  return { claimed: claimed.length, sent: results.filter(Boolean).length };
+}
+
+export function createOutboxWorker(options: OutboxWorkerDeps): OutboxWorker {
+  const deps: Settings = { ...options, batchSize: options.batchSize ?? 10, leaseMs: options.leaseMs ?? 5 * 60_000, random: options.random ?? Math.random };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
   let started = false;
-
-  async function fail(message: OutboxMessage, reason: string, permanent: boolean): Promise<void> {
-    const attempts = message.attempts + 1;
-    const next = permanent ? null : nextAttemptAt(attempts, deps.clock.now(), deps.retryBaseDelayMs, deps.maxAttempts, random);
-    const log = { outboxId: message.id, template: message.template, attempts, error: reason, retryAt: next };
-    if (next === null) deps.logger.error(log, 'mail delivery failed for good');
-    else deps.logger.warn(log, 'mail delivery failed; will retry');
-    await deps.outbox.markAttemptFailed(message.id, reason, next);
-  }
-
-  async function deliver(message: OutboxMessage): Promise<boolean> {
-    // Past the lease another worker may have claimed it; sending anyway could deliver it twice.
-    if (message.lockedUntil !== null && deps.clock.now() >= message.lockedUntil) return false;
-    let mail: SealedMail;
-    try {
-      if (message.sealedContent === null) throw new Error('no content');
-      mail = JSON.parse(unseal(deps.sealKey, message.sealedContent)) as SealedMail;
-    } catch {
-      await fail(message, 'the stored content could not be unsealed (was the server secret changed?)', true);
-      return false;
-    }
-    try {
-      await deps.transport.send({ to: message.to, from: deps.from, subject: mail.subject, text: mail.text, html: mail.html, messageId: `<${message.id}@portcullis>` });
-    } catch (error) {
-      await fail(message, describeError(error), false);
-      return false;
-    }
-    await deps.outbox.markSent(message.id, deps.clock.now());
-    deps.logger.info({ outboxId: message.id, template: message.template, attempts: message.attempts + 1 }, 'mail sent');
-    return true;
-  }
-
-  async function deliverSafely(message: OutboxMessage): Promise<boolean> {
-    try {
-      return await deliver(message);
-    } catch (error) {
-      // Usually the store is unreachable; the lease expires and a later run retries.
-      deps.logger.error({ outboxId: message.id, error: describeError(error) }, 'mail outbox update failed');
-      return false;
-    }
-  }
-
-  async function runBatch(): Promise<{ claimed: number; sent: number }> {
-    let claimed: OutboxMessage[];
-    try {
-      claimed = await deps.outbox.claimDue(deps.clock.now(), batchSize, leaseMs);
-    } catch (error) {
-      deps.logger.error({ error: describeError(error) }, 'mail outbox claim failed');
-      return { claimed: 0, sent: 0 };
-    }
-    const results = await Promise.all(claimed.map(deliverSafely));
-    return { claimed: claimed.length, sent: results.filter(Boolean).length };
-  }
 
   function schedule(delayMs: number): void {
     if (!started) return;
@@ -119,12 +118,12 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
 
   function tick(): void {
     timer = null;
-    const run = runBatch();
+    const run = runBatch(deps);
     running = run;
     void run.then(({ claimed }) => {
       running = null;
       // A full batch means more is probably due: continue at once instead of waiting a poll interval.
-      schedule(claimed >= batchSize ? 0 : deps.pollIntervalMs);
+      schedule(claimed >= deps.batchSize ? 0 : deps.pollIntervalMs);
     });
   }
 
@@ -141,7 +140,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps): OutboxWorker {
       await running;
     },
     async runOnce() {
-      return (await runBatch()).sent;
+      return (await runBatch(deps)).sent;
     },
   };
 }

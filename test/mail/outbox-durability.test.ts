@@ -217,6 +217,14 @@ describe('mail outbox durability', () => {
       assert.match(failed[0]?.lastError ?? '', /ECONNREFUSED|connect/i);
       assert.equal((await store.outbox.list({ status: 'pending', limit: 10 })).length, 0);
       assert.ok(logs.some((line) => line.includes('failed for good')));
+
+      // Sealed under another key (say, the server secret changed): retrying cannot help, so it fails at once.
+      const [foreign] = await enqueueMany(createOutboxMailer({ outbox: store.outbox, sealKey: Buffer.alloc(32, 1), branding: BRANDING, clock }), 1, 'foreign');
+      assert.equal(await worker.runOnce(), 0);
+      const unreadable = await store.outbox.findById(foreign as string);
+      assert.equal(unreadable?.status, 'failed');
+      assert.equal(unreadable?.attempts, 1);
+      assert.match(unreadable?.lastError ?? '', /could not be unsealed/);
     } finally {
       await transport.close();
       await store.close();

@@ -103,6 +103,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
       const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
       const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
       const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: null });
+      if (!outcome.ok && outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
       if (!outcome.ok) return renderLogin(request, reply, next, { email, error: outcome.error, notice: outcome.notice }, outcome.status);
       return reply.redirect(next, 303);
     });

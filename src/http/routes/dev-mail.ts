@@ -14,7 +14,7 @@ export interface DevMailDeps {
 export const DEV_MAIL_HTML_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'";
 const COUNT_LIMIT = 1000;
 
-export function devMailRoutes(deps: DevMailDeps) {
+export function devMailRoutes(deps: DevMailDeps): (app: FastifyInstance) => Promise<void> {
   async function count(status: OutboxStatus): Promise<string> {
     const rows = await deps.outbox.list({ status, limit: COUNT_LIMIT });
     return rows.length >= COUNT_LIMIT ? `${COUNT_LIMIT}+` : String(rows.length);

@@ -124,6 +124,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       const clientId = String(interaction.params.client_id);
       const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId });
       if (!outcome.ok) {
+        if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
         await advance(uid, flow, 'password_failed');
         reply.code(outcome.status);
         return renderLogin(request, reply, await clientName(clientId), { email, error: outcome.error, notice: outcome.notice });

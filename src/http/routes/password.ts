@@ -5,7 +5,8 @@ import type { AccountDeps } from '../../account/account-deps.js';
 import { completePasswordReset, inspectResetLink, requestPasswordReset } from '../../account/password-reset.js';
 import { confirmEmailChange } from '../../account/account-changes.js';
 import { inspectLink } from '../../links/link-tokens.js';
-import { decideFixedWindow } from '../../protection/throttle/fixed-window.js';
+import { decideThrottle } from '../../protection/throttle/throttle-policy.js';
+import { ipKey } from '../../protection/ip/ip-key.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
@@ -26,7 +27,9 @@ export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; product
     app.post('/password/forgot', async (request, reply) => {
       csrf.verify(request, 'forgot');
       const ip = normaliseIp(request.ip);
-      if (decideFixedWindow(await account.store.counters.hit(`reset:ip:${ip}`, 60_000, account.clock.now()), deps.resetPerIpPerMinute).action === 'block') {
+      const policy = { capacity: deps.resetPerIpPerMinute, refillMs: 60_000 / deps.resetPerIpPerMinute };
+      const now = account.clock.now();
+      if (decideThrottle(await account.store.buckets.take(`reset:${ipKey(ip)}`, policy.capacity, policy.refillMs, now), policy, now).action === 'block') {
         reply.header('retry-after', '60');
         throw new PortcullisError('rate_limited', { message: 'Too many reset requests from your network. Wait a minute and try again.' });
       }

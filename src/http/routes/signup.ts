@@ -4,7 +4,8 @@ import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
 import type { AccountDeps } from '../../account/account-deps.js';
 import { confirmEmail, signUp } from '../../account/signup.js';
 import { inspectLink, LINK_MESSAGES } from '../../links/link-tokens.js';
-import { decideFixedWindow } from '../../protection/throttle/fixed-window.js';
+import { decideThrottle } from '../../protection/throttle/throttle-policy.js';
+import { ipKey } from '../../protection/ip/ip-key.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
@@ -40,10 +41,12 @@ export function signupRoutes(deps: SignupRouteDeps) {
       app.post('/signup', async (request, reply) => {
         csrf.verify(request, 'signup');
         const ip = normaliseIp(request.ip);
-        const count = await account.store.counters.hit(`signup:ip:${ip}`, 60_000, account.clock.now());
-        const decision = decideFixedWindow(count, deps.signupPerIpPerMinute);
+        // The same token-bucket mechanism as login throttling: N per minute per IP, refilling smoothly.
+        const policy = { capacity: deps.signupPerIpPerMinute, refillMs: 60_000 / deps.signupPerIpPerMinute };
+        const now = account.clock.now();
+        const decision = decideThrottle(await account.store.buckets.take(`signup:${ipKey(ip)}`, policy.capacity, policy.refillMs, now), policy, now);
         if (decision.action === 'block') {
-          await account.store.events.append({ code: 'signup_rate_limited', outcome: 'failure', ip, reason: 'per_ip_limit', details: { count } }, account.clock.now());
+          await account.store.events.append({ code: 'signup_rate_limited', outcome: 'failure', ip, reason: 'per_ip_limit', details: decision.signals }, now);
           reply.header('retry-after', '60');
           throw new PortcullisError('rate_limited', { message: 'Too many sign-ups from your network in the last minute. Wait a minute and try again.' });
         }

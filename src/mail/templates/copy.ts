@@ -72,4 +72,41 @@ export const COPY: Copy = {
     action: { label: 'Reset your password', url: d.resetUrl },
     outro: [[`If you cannot get back into your account, ${whoToAsk(b)}.`]],
   }),
+
+  account_blocked: (d, b) => ({
+    subject: `Sign-in to your ${b.productName} account was blocked`,
+    heading: 'We blocked sign-ins from one network',
+    intro: [
+      [`There were ${d.attempts} failed attempts to sign in to your ${b.productName} account from the IP address ${d.ip} (${d.location}). The last one was at ${d.at}.`],
+      ['To protect you, sign-in from that address is blocked. Sign-in from your other devices and networks still works.'],
+      ['If these attempts were yours, unblock the address and sign in again:'],
+    ],
+    action: { label: 'Unblock', url: d.unblockLink },
+    expiresInText: d.expiresInText,
+    outro: [
+      ['If this was not you, someone may be guessing your password. Choose a new, unique one: ', { url: d.resetUrl }],
+      [`If you need help, ${whoToAsk(b)}.`],
+    ],
+  }),
+
+  login_link: (d, b) => ({
+    subject: `Your one-time ${b.productName} sign-in link`,
+    heading: 'Sign in with this link',
+    intro: [[`Your account was unblocked. If you cannot sign in with your password, use this one-time link to sign in to ${b.productName}.`]],
+    action: { label: 'Sign in', url: d.link },
+    expiresInText: d.expiresInText,
+    outro: [['The link works once. If you did not unblock your account, ignore this email and reset your password.']],
+  }),
+
+  ip_throttled_alert: (d, b) => ({
+    subject: `${b.productName}: IP ${d.ip} throttled after many failed sign-ins`,
+    heading: 'An IP address was throttled',
+    intro: [
+      [`At ${d.at} the IP address ${d.ip} (${d.location}) used up its allowance of ${d.capacity} failed sign-ins and is now refused until it cools down.`],
+      [d.identifier ? `The last attempt was for ${d.identifier}.` : 'The accounts tried are listed in the security events.'],
+      [`If this address is legitimate (an office or VPN), release it with: ${d.releaseCommand}, or add it to the allowlist.`],
+    ],
+    action: { label: `Open ${b.productName}`, url: d.consoleUrl },
+    outro: [['You get at most one such email per IP address per hour.']],
+  }),
 };

@@ -17,6 +17,9 @@ const SAMPLES = {
   password_changed: { at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', resetUrl: LINK },
   email_change_verify: { link: LINK, newEmail: 'new@acme.example', expiresInText: '24 hours' },
   email_changed: { oldEmail: 'old@acme.example', newEmail: 'new@acme.example', at: '2024-05-01 10:00 UTC', resetUrl: LINK },
+  account_blocked: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', attempts: 10, unblockLink: LINK, expiresInText: '5 days', resetUrl: RESET },
+  login_link: { link: LINK, expiresInText: '15 minutes' },
+  ip_throttled_alert: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', capacity: 100, identifier: 'victim@acme.example', releaseCommand: 'portcullis ip release 203.0.113.9', consoleUrl: LINK },
 } satisfies { [K in TemplateName]: TemplateData[K] };
 
 const NAMES = Object.keys(SAMPLES) as TemplateName[];

@@ -6,6 +6,9 @@ export interface TemplateData {
   password_changed: { at: string; ip: string | null; resetUrl: string };
   email_change_verify: { link: string; newEmail: string; expiresInText: string };
   email_changed: { oldEmail: string; newEmail: string; at: string; resetUrl: string };
+  account_blocked: { ip: string; location: string; at: string; attempts: number; unblockLink: string; expiresInText: string; resetUrl: string };
+  login_link: { link: string; expiresInText: string };
+  ip_throttled_alert: { ip: string; location: string; at: string; capacity: number; identifier: string | null; releaseCommand: string; consoleUrl: string };
 }
 
 export type TemplateName = keyof TemplateData;

@@ -1,0 +1,87 @@
+// The Unblock link and the one-time login link. GET shows one button; only the POST acts, so mail scanners consume nothing.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccountDeps } from '../../account/account-deps.js';
+import { unblockWithLink, useLoginLink } from '../../account/protection-notices.js';
+import { inspectLink } from '../../links/link-tokens.js';
+import type { SessionService } from '../../sessions/session-service.js';
+import type { Csrf } from '../csrf.js';
+import { normaliseIp } from '../client-ip.js';
+import { setSessionCookie } from '../auth-session.js';
+import { confirmLinkPage } from '../views/account-pages.js';
+import { messagePage } from '../views/pages.js';
+import { linkProblemPage, sendHtml } from './signup.js';
+
+type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
+
+export interface ProtectionLinkDeps {
+  account: AccountDeps;
+  sessions: SessionService;
+  csrf: Csrf;
+  productName: string;
+  loginLinkTtlMs: number;
+  sessionCookie: { secure: boolean; maxAgeSeconds: number };
+}
+
+export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
+  const { account, csrf, productName } = deps;
+  const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+  const signIn = { href: '/login', label: 'Go to sign-in' };
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get('/unblock/:token', async (request: TokenRequest, reply) => {
+      const check = await inspectLink(account.store.links, request.params.token, 'unblock', account.clock.now());
+      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, signIn));
+      return sendHtml(
+        reply,
+        200,
+        confirmLinkPage({
+          productName,
+          csrfToken: csrf.issue(request, reply, 'link'),
+          action: `/unblock/${request.params.token}`,
+          title: 'Unblock sign-in',
+          explanation: `Allow sign-in to your account from ${String(check.link.data.ip ?? 'the blocked address')} again. Only do this if the failed attempts were yours.`,
+          button: 'Unblock',
+        }),
+      );
+    });
+
+    app.post('/unblock/:token', async (request: TokenRequest, reply) => {
+      csrf.verify(request, 'link');
+      const result = await unblockWithLink(account, { loginLinkTtlMs: deps.loginLinkTtlMs }, request.params.token, context(request));
+      if (!result.ok) return sendHtml(reply, 410, linkProblemPage(productName, result.reason, signIn));
+      return sendHtml(
+        reply,
+        200,
+        messagePage(productName, 'Sign-in unblocked', 'You can sign in from that address again. We also emailed you a one-time sign-in link, in case you need it.', signIn),
+      );
+    });
+
+    app.get('/login-link/:token', async (request: TokenRequest, reply) => {
+      const check = await inspectLink(account.store.links, request.params.token, 'login', account.clock.now());
+      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, signIn));
+      return sendHtml(
+        reply,
+        200,
+        confirmLinkPage({
+          productName,
+          csrfToken: csrf.issue(request, reply, 'link'),
+          action: `/login-link/${request.params.token}`,
+          title: 'Sign in',
+          explanation: 'Sign in to your account with this one-time link.',
+          button: 'Sign in',
+        }),
+      );
+    });
+
+    app.post('/login-link/:token', async (request: TokenRequest, reply) => {
+      csrf.verify(request, 'link');
+      const ctx = context(request);
+      const result = await useLoginLink(account, request.params.token, ctx);
+      if (!result.ok) return sendHtml(reply, 410, linkProblemPage(productName, result.reason, signIn));
+      // The normal session path: the same session any password login creates (2FA, when it exists, is a step before this).
+      const { token } = await deps.sessions.create(result.user.id, ctx);
+      setSessionCookie(reply, token, deps.sessionCookie);
+      return reply.redirect('/account', 303);
+    });
+  };
+}
