@@ -90,6 +90,7 @@ const pipeline = await throughput(async () =>
       events: app.store.events,
       hasher: app.hasher,
       clock: app.clock,
+      breach: { check: async () => ({ breached: false, source: 'none' }), blockLogin: true },
       protection: {
         attempts: app.store.attempts,
         buckets: app.store.buckets,

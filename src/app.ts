@@ -130,6 +130,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     retryBaseDelayMs: config.mail.retryBaseDelay,
     pollIntervalMs: config.mail.pollInterval,
   });
+  // TEMPORARY until the PWDX checker lands (same session): nothing counts as breached.
+  const breach = { check: async () => ({ breached: false, source: 'none' }) };
   const account: AccountDeps = {
     store,
     hasher,
@@ -164,10 +166,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
   const sessionCookie = { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) };
   const login: PasswordLoginDeps = {
-    attempt: { users: store.users, events: store.events, hasher, clock, protection },
+    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: true } },
     sessions,
     account,
     sessionCookie,
+    breachNotices: { notifyUser: true, notifyAdmins: false, emailIntervalMs: 3_600_000 },
   };
   const pages = { csrf, productName: config.productName };
   const plugins = [

@@ -3,6 +3,7 @@ import { PortcullisError } from '../domain/errors.js';
 import type { User } from '../domain/types.js';
 import { checkNewPassword, isPlausibleEmail } from '../authn/password-policy.js';
 import { consumeLink, type LinkCheck } from '../links/link-tokens.js';
+import { rejectBreachedPassword } from './breached-password.js';
 import { describeDuration, endAllSessions, issueLink, type AccountDeps, type RequestContext } from './account-deps.js';
 
 async function requireCurrentPassword(deps: AccountDeps, user: User, password: string, context: RequestContext): Promise<void> {
@@ -18,6 +19,7 @@ export async function changePassword(deps: AccountDeps, user: User, currentSessi
   const problem = checkNewPassword(next);
   if (problem) throw new PortcullisError('invalid_input', { message: `New password: ${problem.message}` });
   await requireCurrentPassword(deps, user, current, context);
+  await rejectBreachedPassword(deps.breach, next);
   const now = deps.clock.now();
   await deps.store.users.setPasswordHash(user.id, await deps.hasher.hash(next), now);
   for (const session of await deps.store.sessions.listActiveForUser(user.id)) {

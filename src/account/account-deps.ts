@@ -14,6 +14,8 @@ export interface AccountDeps {
   publicUrl: string;
   verifyEmailTtlMs: number;
   resetPasswordTtlMs: number;
+  /** Refuses breached passwords wherever a password is set. */
+  breach?: { check(password: string): Promise<{ breached: boolean; source: string }> };
 }
 
 export interface RequestContext {

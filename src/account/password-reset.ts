@@ -3,6 +3,7 @@ import { PortcullisError } from '../domain/errors.js';
 import { checkNewPassword, isPlausibleEmail } from '../authn/password-policy.js';
 import { consumeLink, inspectLink, type LinkCheck } from '../links/link-tokens.js';
 import { normaliseEmail } from '../store/sql/sql-users.js';
+import { BREACHED_NEW_PASSWORD } from './breached-password.js';
 import { describeDuration, endAllSessions, issueLink, type AccountDeps, type RequestContext } from './account-deps.js';
 
 /** Always succeeds from the caller's point of view: unknown emails get no mail and no different answer. */
@@ -24,6 +25,7 @@ export type ResetResult = LinkCheck | { ok: false; reason: 'weak_password'; mess
 export async function completePasswordReset(deps: AccountDeps, token: string, newPassword: string, context: RequestContext): Promise<ResetResult> {
   const problem = checkNewPassword(newPassword);
   if (problem) return { ok: false, reason: 'weak_password', message: problem.message };
+  if (deps.breach && (await deps.breach.check(newPassword)).breached) return { ok: false, reason: 'weak_password', message: BREACHED_NEW_PASSWORD };
   // Hash before consuming so a slow hash cannot leave a consumed link with no password change.
   const passwordHash = await deps.hasher.hash(newPassword);
   const now = deps.clock.now();

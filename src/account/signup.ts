@@ -3,6 +3,7 @@ import { PortcullisError } from '../domain/errors.js';
 import { checkNewPassword, isPlausibleEmail } from '../authn/password-policy.js';
 import { describeDuration, issueLink, type AccountDeps, type RequestContext } from './account-deps.js';
 import { consumeLink, type LinkCheck } from '../links/link-tokens.js';
+import { rejectBreachedPassword } from './breached-password.js';
 
 export interface SignupInput {
   email: string;
@@ -20,6 +21,7 @@ export function validateSignup(input: SignupInput): void {
 
 export async function signUp(deps: AccountDeps, input: SignupInput, context: RequestContext): Promise<void> {
   validateSignup(input);
+  await rejectBreachedPassword(deps.breach, input.password);
   const now = deps.clock.now();
   const existing = await deps.store.users.findByEmail(input.email);
   if (existing) {

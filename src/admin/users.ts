@@ -10,6 +10,8 @@ export interface AdminDeps {
   store: Store;
   hasher: PasswordHasher;
   clock: Clock;
+  /** When present, new passwords found in breach data are refused. */
+  breach?: { check(password: string): Promise<{ breached: boolean; source: string }> };
 }
 
 export interface CreateUserInput {
@@ -35,6 +37,9 @@ export async function createUser(deps: AdminDeps, input: CreateUserInput): Promi
   if (input.password !== undefined && input.password !== null) {
     const problem = checkNewPassword(input.password);
     if (problem) throw new PortcullisError('invalid_input', { message: `Password rejected: ${problem.message}` });
+    if (deps.breach && (await deps.breach.check(input.password)).breached) {
+      throw new PortcullisError('invalid_input', { message: 'Password rejected: it appears in a list of passwords exposed in data breaches. Choose a different one.' });
+    }
     passwordHash = await deps.hasher.hash(input.password);
   }
   let orgId: string | null = null;

@@ -29,6 +29,8 @@ export const EVENT_CODES = {
   login_link_used: { auth0: 's', description: 'Signed in with a one-time login link' },
   ip_throttled: { auth0: 'limit_mu', description: 'Login refused: too many failed logins from this IP' },
   ip_released: { auth0: 'sapi', description: 'Throttled IP released by the operator' },
+  pwd_leak: { auth0: 'pwd_leak', description: 'Login with a password found in a data breach' },
+  password_rejected_breached: { auth0: 'fcp', description: 'New password refused: it appears in a data breach' },
   user_created: { auth0: 'ss', description: 'User created' },
   client_created: { auth0: 'sapi', description: 'OIDC client registered' },
   keys_rotated: { auth0: 'sapi', description: 'Signing key rotated' },

@@ -4,6 +4,7 @@ import { attemptPasswordLogin, type AttemptDeps } from '../login/password-attemp
 import type { SessionService } from '../sessions/session-service.js';
 import type { AccountDeps } from '../account/account-deps.js';
 import { resendVerification } from '../account/signup.js';
+import { onBreachedLogin, type BreachNoticeSettings } from '../account/breached-password.js';
 import { normaliseIp } from './client-ip.js';
 import { setSessionCookie } from './auth-session.js';
 
@@ -12,6 +13,7 @@ export interface PasswordLoginDeps {
   sessions: SessionService;
   account: AccountDeps;
   sessionCookie: { secure: boolean; maxAgeSeconds: number };
+  breachNotices: BreachNoticeSettings;
 }
 
 export type PasswordLoginOutcome =
@@ -24,6 +26,8 @@ export const MESSAGES = {
   blocked:
     'Sign-in to this account from your network is blocked after too many failed attempts. If this is your account, we have emailed you a link to unblock it. You can also reset your password, or sign in from another network.',
   locked: 'This account is locked after too many failed attempts. Reset your password to unlock it, or contact your administrator.',
+  breached:
+    'This password appeared in a data breach, so we paused sign-in with it to protect your account. We emailed you a link to set a new password; use it, then sign in with the new one.',
   throttled: 'Too many failed sign-ins have come from your network. Wait a while before trying again, or contact your administrator if you think this is a mistake.',
 } as const;
 
@@ -43,6 +47,10 @@ export async function passwordLogin(
     return { ok: false, status: 429, error, notice: null, retryAfterSeconds };
   }
   if (verdict.outcome === 'failure') {
+    if (verdict.reason === 'password_breached') {
+      await onBreachedLogin(deps.account, deps.breachNotices, verdict.user, ip);
+      return { ok: false, status: 403, error: MESSAGES.breached, notice: null };
+    }
     if (verdict.reason === 'email_unverified') {
       await resendVerification(deps.account, verdict.user.id, verdict.user.email);
       return { ok: false, status: 403, error: null, notice: MESSAGES.unverified };

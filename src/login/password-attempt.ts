@@ -24,6 +24,8 @@ export type AttemptVerdict =
   | { outcome: 'failure'; reason: 'invalid_credentials' }
   /** Correct password, but the email is not verified yet: safe to say, since only the owner knows the password. */
   | { outcome: 'failure'; reason: 'email_unverified'; user: User }
+  /** Correct password that appears in a breach corpus: no session until it is changed through the emailed link. */
+  | { outcome: 'failure'; reason: 'password_breached'; user: User }
   /** Refused before the password was checked. Identical for known and unknown identifiers. */
   | { outcome: 'blocked'; reason: BlockReason; until: number | null };
 
@@ -33,6 +35,7 @@ export interface AttemptDeps {
   hasher: PasswordHasher;
   clock: Clock;
   protection: ProtectionDeps;
+  breach: { check(password: string): Promise<{ breached: boolean; source: string }>; blockLogin: boolean };
 }
 
 interface AttemptContext {
@@ -154,6 +157,15 @@ const requireVerifiedEmail: Step = async (deps, ctx) => {
   ctx.verdict = { outcome: 'failure', reason: 'email_unverified', user: ctx.user };
 };
 
+/** Breached password detection, after the password proved correct: the login waits for a password change. */
+const checkBreachedPassword: Step = async (deps, ctx) => {
+  if (!ctx.passwordOk || !ctx.user) return;
+  const verdict = await deps.breach.check(ctx.input.password);
+  if (!verdict.breached) return;
+  await event(deps, ctx, 'pwd_leak', 'failure', 'password_breached', { source: verdict.source, blocked: deps.breach.blockLogin });
+  if (deps.breach.blockLogin) ctx.verdict = { outcome: 'failure', reason: 'password_breached', user: ctx.user };
+};
+
 /** Upgrades the stored hash when the configured argon2 parameters changed. */
 const upgradeHash: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user?.passwordHash || !deps.hasher.needsRehash(ctx.user.passwordHash)) return;
@@ -179,6 +191,7 @@ export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [
   recordFailure,
   clearCounters,
   requireVerifiedEmail,
+  checkBreachedPassword,
   upgradeHash,
   recordSuccess,
 ];

@@ -190,6 +190,37 @@ export interface OnceStore {
   claim(key: string, ttlMs: number, now: number): Promise<boolean>;
 }
 
+export interface IpListEntry {
+  list: string;
+  /** Canonical CIDR text (see normalizeCidr): a bare IP is stored as /32 or /128. */
+  cidr: string;
+  note: string | null;
+  addedAt: number;
+}
+
+export interface IpListSummary {
+  name: string;
+  entries: number;
+  updatedAt: number;
+}
+
+/** Named reputation lists of CIDRs (Tor exits, abusive ranges, data centers). Callers pass canonical CIDRs. */
+export interface IpListStore {
+  /** Swaps the whole list for `entries` in one transaction: a reader sees the old list or the new one, never a mix. Returns the new size. */
+  replace(listName: string, entries: readonly { cidr: string; note: string | null }[], now: number): Promise<number>;
+  /** Adds entries in one transaction; a CIDR already on the list is left as it is. Returns how many were new. */
+  add(listName: string, entries: readonly { cidr: string; note: string | null }[], now: number): Promise<number>;
+  /** Returns whether the CIDR was on the list. */
+  remove(listName: string, cidr: string, now: number): Promise<boolean>;
+  /** Entries of one list, or of every list, ordered by list then CIDR text. */
+  list(listName?: string): Promise<IpListEntry[]>;
+  /** Names of every list ever written (a list emptied by replace stays, with no entries), sorted. */
+  names(): Promise<string[]>;
+  summaries(): Promise<IpListSummary[]>;
+  /** An opaque value that changes whenever any list changes, so a matcher can skip reloading unchanged data. */
+  revision(): Promise<string>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   users: UserStore;
@@ -206,6 +237,7 @@ export interface Store {
   attempts: AttemptStore;
   buckets: RateLimitStore;
   once: OnceStore;
+  ipLists: IpListStore;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

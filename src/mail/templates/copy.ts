@@ -109,4 +109,27 @@ export const COPY: Copy = {
     action: { label: `Open ${b.productName}`, url: d.consoleUrl },
     outro: [['You get at most one such email per IP address per hour.']],
   }),
+
+  password_breached: (d, b) => ({
+    subject: `Action needed: choose a new ${b.productName} password`,
+    heading: 'Your password appeared in a data breach',
+    intro: [
+      [`Someone${fromIp(d.ip)} just signed in to your ${b.productName} account with the correct password, and that password appears in a public list of breached passwords. Attackers try such passwords first.`],
+      ['To protect you, sign-in with this password is paused until you choose a new one. Use a password you have never used anywhere else.'],
+    ],
+    action: { label: 'Choose a new password', url: d.resetLink },
+    expiresInText: d.expiresInText,
+    outro: [[`If the sign-in was not you, choosing a new password now also locks the other person out. If you need help, ${whoToAsk(b)}.`]],
+  }),
+
+  password_breached_admin: (d, b) => ({
+    subject: `${b.productName}: a user signed in with a breached password`,
+    heading: 'A breached password was used',
+    intro: [
+      [`${d.userEmail} signed in at ${d.at}${fromIp(d.ip)} with a password that appears in a public breach list.`],
+      ['The sign-in was blocked and the user was emailed a link to choose a new password. No action is needed unless you want to follow up.'],
+    ],
+    action: { label: `Open ${b.productName}`, url: d.consoleUrl },
+    outro: [['You receive this because you are an administrator of their organization.']],
+  }),
 };

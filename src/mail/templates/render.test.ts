@@ -19,6 +19,8 @@ const SAMPLES = {
   email_changed: { oldEmail: 'old@acme.example', newEmail: 'new@acme.example', at: '2024-05-01 10:00 UTC', resetUrl: LINK },
   account_blocked: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', attempts: 10, unblockLink: LINK, expiresInText: '5 days', resetUrl: RESET },
   login_link: { link: LINK, expiresInText: '15 minutes' },
+  password_breached: { resetLink: LINK, expiresInText: '1 hour', ip: '203.0.113.9' },
+  password_breached_admin: { userEmail: 'victim@acme.example', at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', consoleUrl: LINK },
   ip_throttled_alert: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', capacity: 100, identifier: 'victim@acme.example', releaseCommand: 'portcullis ip release 203.0.113.9', consoleUrl: LINK },
 } satisfies { [K in TemplateName]: TemplateData[K] };
 

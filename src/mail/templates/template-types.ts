@@ -8,6 +8,8 @@ export interface TemplateData {
   email_changed: { oldEmail: string; newEmail: string; at: string; resetUrl: string };
   account_blocked: { ip: string; location: string; at: string; attempts: number; unblockLink: string; expiresInText: string; resetUrl: string };
   login_link: { link: string; expiresInText: string };
+  password_breached: { resetLink: string; expiresInText: string; ip: string | null };
+  password_breached_admin: { userEmail: string; at: string; ip: string | null; consoleUrl: string };
   ip_throttled_alert: { ip: string; location: string; at: string; capacity: number; identifier: string | null; releaseCommand: string; consoleUrl: string };
 }
 

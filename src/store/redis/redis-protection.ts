@@ -36,6 +36,13 @@ local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
 redis.call('HSET', KEYS[1], 'tokens', tostring(math.min(tonumber(ARGV[1]), tokens + 1)))
 return 1`;
 
+// KEYS[1] once key, holding the time its claim ends; ARGV: now, expiresAt, ttlMs. Judged by the caller's `now`, like the SQL store.
+const CLAIM = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if current > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
 export interface RedisProtection {
   attempts: AttemptStore;
   buckets: RateLimitStore;
@@ -123,8 +130,8 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
   };
 
   const once: OnceStore = {
-    async claim(key, ttlMs) {
-      return (await redis.set(`${p}once:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    async claim(key, ttlMs, now) {
+      return (await redis.eval(CLAIM, 1, `${p}once:${key}`, now, now + ttlMs, ttlMs)) === 1;
     },
   };
 

@@ -168,10 +168,30 @@ const protection = (): Migration => ({
   },
 });
 
+// IP reputation lists: one row per list (its revision lets matchers skip unchanged reloads) and one per CIDR.
+const ipLists = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('ip_lists')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('revision', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('ip_list_entries')
+      .addColumn('list_name', 'text', (c) => c.notNull().references('ip_lists.name').onDelete('cascade'))
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addColumn('note', 'text')
+      .addColumn('added_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('ip_list_entries_pk', ['list_name', 'cidr'])
+      .execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection() };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists() };
     },
   };
 }

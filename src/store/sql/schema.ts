@@ -72,6 +72,8 @@ export interface Database {
   login_attempts: { identifier: string; ip_key: string; count: Int; last_at: Int };
   rate_buckets: { key: string; tokens: number | string; updated_at: Int };
   once_keys: { key: string; expires_at: Int };
+  ip_lists: { name: string; revision: Int; updated_at: Int };
+  ip_list_entries: { list_name: string; cidr: string; note: string | null; added_at: Int };
   oidc_models: {
     model: string;
     id: string;

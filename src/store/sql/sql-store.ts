@@ -10,6 +10,7 @@ import { sqlOrgStore, sqlUserStore } from './sql-users.js';
 import { sqlDevMailboxStore, sqlOutboxStore } from './sql-mail.js';
 import { sqlCounterStore } from './sql-counters.js';
 import { sqlAttemptStore, sqlOnceStore, sqlRateLimitStore } from './sql-protection.js';
+import { sqlIpListStore } from './sql-ip-lists.js';
 
 export interface SqlStoreOptions {
   databaseUrl: string;
@@ -38,6 +39,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     attempts: sqlAttemptStore(db),
     buckets: sqlRateLimitStore(db),
     once: sqlOnceStore(db),
+    ipLists: sqlIpListStore(db),
     async migrate() {
       await migrateToLatest(database);
     },
