@@ -27,7 +27,10 @@ export async function signUp(deps: AccountDeps, input: SignupInput, context: Req
   if (existing) {
     // Spend the same hashing work as a real sign-up so timing does not reveal the account either.
     await deps.hasher.hash(input.password);
-    await deps.mailer.enqueue(existing.email, 'signup_existing_account', { loginUrl: `${deps.publicUrl}/account`, resetUrl: `${deps.publicUrl}/password/forgot` });
+    // At most one such email per hour per account, so sign-ups from many IPs cannot flood the owner's inbox.
+    if (await deps.store.once.claim(`signup-existing:${existing.id}`, 3_600_000, now)) {
+      await deps.mailer.enqueue(existing.email, 'signup_existing_account', { loginUrl: `${deps.publicUrl}/account`, resetUrl: `${deps.publicUrl}/password/forgot` });
+    }
     await deps.store.events.append({ code: 'signup_existing_email', outcome: 'info', userId: existing.id, identifier: input.email, ip: context.ip, userAgent: context.userAgent }, now);
     return;
   }

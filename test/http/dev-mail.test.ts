@@ -89,3 +89,18 @@ describe('dev mailbox in production', () => {
     }
   });
 });
+
+it("the dev mailbox answers only requests from this machine", async () => {
+  // Threat: a staging server left without NODE_ENV=production leaking reset links to the network.
+  const app = await createTestApp();
+  try {
+    const local = await app.server.inject({ method: 'GET', url: '/dev/mail', remoteAddress: '127.0.0.1' });
+    assert.equal(local.statusCode, 200);
+    const remote = await app.server.inject({ method: 'GET', url: '/dev/mail', remoteAddress: '203.0.113.50' });
+    assert.equal(remote.statusCode, 404);
+    const proxied = await app.server.inject({ method: 'GET', url: '/dev/mail', remoteAddress: '203.0.113.50', headers: { 'x-forwarded-for': '127.0.0.1' } });
+    assert.equal(proxied.statusCode, 404);
+  } finally {
+    await app.dispose();
+  }
+});

@@ -1,3 +1,4 @@
+import { errorPage } from '../views/pages.js';
 // The development mailbox at /dev/mail (registered only outside production): read mail the dev transport kept.
 import type { FastifyInstance } from 'fastify';
 import { PortcullisError } from '../../domain/errors.js';
@@ -27,6 +28,14 @@ export function devMailRoutes(deps: DevMailDeps): (app: FastifyInstance) => Prom
   }
 
   return async (app: FastifyInstance): Promise<void> => {
+    // The dev mailbox shows live reset and verification links, so only this machine may read it,
+    // even on a server left without NODE_ENV=production.
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.url.startsWith('/dev/mail')) return;
+      if (!isLoopback(request.socket.remoteAddress ?? '')) {
+        return reply.code(404).type('text/html; charset=utf-8').send(errorPage(deps.productName, 404, 'This page does not exist.'));
+      }
+    });
     // Mail bodies carry live link tokens: keep them out of caches.
     app.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', 'no-store');
@@ -52,4 +61,8 @@ export function devMailRoutes(deps: DevMailDeps): (app: FastifyInstance) => Prom
       return reply.header('content-security-policy', DEV_MAIL_HTML_CSP).type('text/html; charset=utf-8').send(item.html);
     });
   };
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

@@ -73,7 +73,8 @@ export function createImageCaptcha(options: ImageCaptchaOptions): ImageCaptchaPr
     async issue(transactionId, now): Promise<CaptchaChallenge> {
       const id = random.bytes(16).toString('base64url');
       const text = randomText(random, length);
-      const svg = renderSvg(text, { noise, width: 200, height: 64, fontSize: 54, background: '#ffffff' });
+      // Dark grey on white for contrast; svg-captcha's `background` option would force random pastel colours.
+      const svg = renderSvg(text, { noise, width: 200, height: 64, fontSize: 54, color: false }).replace(/^(<svg[^>]*>)/, '$1<rect width="100%" height="100%" fill="#fff"/>');
       const record = { provider: 'image' as const, transactionId, check: answerMac(id, text), ...(testHooks ? { testAnswer: text } : {}) };
       await store.put(id, record, now + ttlMs);
       return { provider: 'image', id, imageSvg: distortCaptchaSvg(svg, unit) };

@@ -4,11 +4,12 @@
 // nor explainable at this size. CIDR blocks are either nested or disjoint, which allows a simpler structure:
 // sort by start (larger block first on ties), remember each block's nearest enclosing block, binary-search
 // the last block starting at or before the address, and climb enclosing blocks until one reaches it.
-import { parseCidr, parseIp, type Cidr } from './cidr.js';
+import { parseCidr, parseIp, type Cidr, type IpAddress } from './cidr.js';
 
 export interface RangeIndex<T> {
   /** The most specific block holding `ip`, or null (also for text that is not an IP). */
   find(ip: string): { cidr: string; value: T } | null;
+  findAddress(address: IpAddress): { cidr: string; value: T } | null;
   readonly size: number;
 }
 
@@ -55,21 +56,24 @@ export function buildRangeIndex<T>(entries: Iterable<{ cidr: string | Cidr; valu
   for (const entry of entries) {
     const cidr = typeof entry.cidr === 'string' ? parseCidr(entry.cidr)?.cidr : entry.cidr;
     if (!cidr) continue;
-    if (cidr.family === 4) v4.push({ start: Number(cidr.start), end: Number(cidr.end), cidr: cidr.text, value: entry.value });
+    if (cidr.family === 4) v4.push({ start: cidr.start, end: cidr.end, cidr: cidr.text, value: entry.value });
     else v6.push({ start: cidr.start, end: cidr.end, cidr: cidr.text, value: entry.value });
   }
   const index4 = buildFamily(v4);
   const index6 = buildFamily(v6);
+  const findAddress = (address: IpAddress): { cidr: string; value: T } | null => {
+    const index = address.family === 4 ? index4 : index6;
+    const found = address.family === 4 ? findIn(index4, address.value) : findIn(index6, address.value);
+    if (found === -1) return null;
+    const item = index.items[found] as { cidr: string; value: T };
+    return { cidr: item.cidr, value: item.value };
+  };
   return {
     size: v4.length + v6.length,
+    findAddress,
     find(ip) {
       const address = parseIp(ip);
-      if (!address) return null;
-      const index = address.family === 4 ? index4 : index6;
-      const found = address.family === 4 ? findIn(index4, address.value) : findIn(index6, address.value);
-      if (found === -1) return null;
-      const item = index.items[found] as { cidr: string; value: T };
-      return { cidr: item.cidr, value: item.value };
+      return address ? findAddress(address) : null;
     },
   };
 }

