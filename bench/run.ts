@@ -9,6 +9,7 @@ import { parseConfig } from '../src/config/index.js';
 import { createLogger } from '../src/logging/create-logger.js';
 import { createUser } from '../src/admin/users.js';
 import { attemptPasswordLogin } from '../src/login/password-attempt.js';
+import { runBreachBench } from './breach.js';
 
 const DURATION_MS = Number(process.env.BENCH_MS ?? 3000);
 const CONCURRENCY = 4;
@@ -114,3 +115,6 @@ console.log('a blocked attempt skips hashing, so its ratio should be well above 
 
 await app.close();
 rmSync(dataDir, { recursive: true, force: true });
+
+// The breached-password index benchmark (also runs alone: npm run bench:breach).
+await runBreachBench();

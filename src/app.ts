@@ -34,6 +34,9 @@ import { protectionLinkRoutes } from './http/routes/protection-links.js';
 import { protectionNotices } from './account/protection-notices.js';
 import type { ProtectionDeps } from './protection/protection-deps.js';
 import { parseAllowlist } from './protection/ip/allowlist.js';
+import type { LoginStepDeps } from './http/login/login-steps.js';
+import type { SecondFactorPort } from './http/login/ports.js';
+import { DEFAULT_FLOW_LIMITS } from './login/login-flow.js';
 import type { Mailer } from './mail/templates/template-types.js';
 import type { MailTransport } from './mail/message.js';
 import { createOutboxMailer } from './mail/outbox-mailer.js';
@@ -173,6 +176,26 @@ export async function createApp(options: AppOptions): Promise<App> {
     breachNotices: { notifyUser: true, notifyAdmins: false, emailIntervalMs: 3_600_000 },
   };
   const pages = { csrf, productName: config.productName };
+  const flows = createFlowRepository(store.oidc);
+  // Until 2FA enrollment exists nobody is enrolled, so the second-factor step is always skipped.
+  const secondFactor: SecondFactorPort = {
+    enrolled: async () => false,
+    takeAttempt: async () => true,
+    verify: async () => ({ ok: false, reason: 'not_enrolled' }),
+  };
+  const steps: LoginStepDeps = {
+    store,
+    clock,
+    csrf,
+    flows,
+    login,
+    secondFactor,
+    passkeys: null,
+    productName: config.productName,
+    flowTtlMs: config.tokens.interactionTtl,
+    flowLimits: DEFAULT_FLOW_LIMITS,
+    signupEnabled: config.signupEnabled,
+  };
   const plugins = [
     assetRoutes,
     healthRoutes(store),
@@ -183,16 +206,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       clock,
       csrf,
       sessions,
-      flows: createFlowRepository(store.oidc),
-      login,
+      flows,
       productName: config.productName,
-      interactionTtlMs: config.tokens.interactionTtl,
-      signupEnabled: config.signupEnabled,
+      steps,
     }),
     signupRoutes({ ...pages, account, signupEnabled: config.signupEnabled, signupPerIpPerMinute: config.signupPerIpPerMinute }),
     passwordRoutes({ ...pages, account, resetPerIpPerMinute: config.signupPerIpPerMinute }),
     protectionLinkRoutes({ ...pages, account, sessions, loginLinkTtlMs: config.bruteForce.loginLinkTtl, sessionCookie }),
-    accountRoutes({ ...pages, account, sessions, login, signupEnabled: config.signupEnabled, secureCookies: config.cookieSecure }),
+    accountRoutes({ ...pages, account, sessions, steps, secureCookies: config.cookieSecure }),
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),

@@ -123,26 +123,37 @@ function humanCount(n: number): string {
 function createProgressBar(out: NodeJS.WritableStream): { update: (p: BuildProgress) => void; done: () => void } {
   const tty = Boolean((out as { isTTY?: boolean }).isTTY);
   const started = performance.now();
-  let last = 0;
-  let drawn = false;
+  let lastDraw = -Infinity;
+  let latest: BuildProgress | null = null;
+  let drawnLatest = false;
+  let onLine = false;
+  const draw = (p: BuildProgress): void => {
+    const seconds = (performance.now() - started) / 1000;
+    const fraction = p.phase === 'read' ? p.bytesRead / Math.max(1, p.totalBytes) : p.merged / Math.max(1, p.entriesToMerge);
+    const rate = p.lines / Math.max(seconds, 1e-3);
+    const eta = fraction > 0 ? (seconds / fraction) * (1 - fraction) : 0;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const text = `${p.phase === 'read' ? 'reading' : 'merging'} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${humanCount(Math.round(rate))} lines/s  ETA ${formatEta(eta)}`;
+    out.write(tty ? `\r${text}\u001b[K` : `${text}\n`);
+    onLine = tty;
+    drawnLatest = true;
+  };
   return {
     update(p) {
+      latest = p;
+      drawnLatest = false;
       const now = performance.now();
-      if (now - last < (tty ? 100 : 10_000)) return;
-      last = now;
-      const seconds = (now - started) / 1000;
-      const fraction = p.phase === 'read' ? p.bytesRead / Math.max(1, p.totalBytes) : p.merged / Math.max(1, p.entriesToMerge);
-      const rate = p.lines / Math.max(seconds, 1e-3);
-      const eta = fraction > 0 ? (seconds / fraction) * (1 - fraction) : 0;
-      const width = 30;
-      const filled = Math.round(fraction * width);
-      const text = `${p.phase === 'read' ? 'reading' : 'merging'} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${humanCount(Math.round(rate))} lines/s  ETA ${formatEta(eta)}`;
-      out.write(tty ? `\r${text}\u001b[K` : `${text}\n`);
-      drawn = tty;
+      if (now - lastDraw < (tty ? 100 : 10_000)) return;
+      lastDraw = now;
+      draw(p);
     },
+    /** Draws the final state once, then ends the line. */
     done() {
-      if (drawn) out.write('\n');
-      drawn = false;
+      if (latest && !drawnLatest) draw(latest);
+      latest = null;
+      if (onLine) out.write('\n');
+      onLine = false;
     },
   };
 }

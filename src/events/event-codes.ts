@@ -34,6 +34,19 @@ export const EVENT_CODES = {
   user_created: { auth0: 'ss', description: 'User created' },
   client_created: { auth0: 'sapi', description: 'OIDC client registered' },
   keys_rotated: { auth0: 'sapi', description: 'Signing key rotated' },
+  passkey_registered: { auth0: 'gd_enrollment_complete', description: 'Passkey added (the user was emailed)' },
+  passkey_removed: { auth0: 'gd_unenroll', description: 'Passkey removed (the user was emailed)' },
+  passkey_renamed: { auth0: 'sapi', description: 'Passkey renamed' },
+  login_passkey_success: { auth0: 's', description: 'Successful login with a passkey' },
+  login_passkey_failed: { auth0: 'f', description: 'Failed login with a passkey: unknown credential, bad signature or expired challenge' },
+  passkey_clone_suspected: { auth0: 'f', description: 'Passkey refused: its signature counter went backwards, so the key may be cloned' },
+  mfa_enrolled: { auth0: 'gd_enrollment_complete', description: 'Two-factor authentication (TOTP) switched on' },
+  mfa_challenge_passed: { auth0: 'gd_auth_succeed', description: 'Second factor accepted' },
+  mfa_challenge_failed: { auth0: 'gd_auth_failed', description: 'Second factor refused: wrong, malformed or replayed code' },
+  mfa_attempts_exceeded: { auth0: 'gd_otp_rate_limit_exceed', description: 'Second factor refused: too many attempts' },
+  recovery_code_used: { auth0: 'gd_recovery_succeed', description: 'Signed in with a recovery code (the user was emailed)' },
+  recovery_codes_regenerated: { auth0: 'gd_update_device_account', description: 'New recovery codes generated; the old ones no longer work' },
+  mfa_reset: { auth0: 'gd_unenroll', description: 'Two-factor authentication reset by an administrator (passkeys kept)' },
 } as const;
 
 export type EventCode = keyof typeof EVENT_CODES;

@@ -29,7 +29,9 @@ export function createCsrf(key: Buffer, secureCookie: boolean): Csrf {
     },
     verify(request, scope) {
       const cookie = request.cookies[CSRF_COOKIE];
-      const submitted = (request.body as Record<string, unknown> | undefined)?.csrf;
+      // Forms send the token as a field; the page scripts' JSON calls send it as a header.
+      const header = request.headers['x-csrf-token'];
+      const submitted = (request.body as Record<string, unknown> | undefined)?.csrf ?? (typeof header === 'string' ? header : undefined);
       if (!cookie || typeof submitted !== 'string' || !constantTimeEqual(submitted, tokenFor(cookie, scope))) {
         throw new PortcullisError('csrf_failed');
       }

@@ -57,7 +57,11 @@ export async function passwordLogin(
     }
     return { ok: false, status: 401, error: MESSAGES.invalidCredentials, notice: null };
   }
-  const { token } = await deps.sessions.create(verdict.user.id, { ip, userAgent });
-  setSessionCookie(reply, token, deps.sessionCookie);
   return { ok: true, userId: verdict.user.id };
+}
+
+/** The one place a browser session starts, whatever the method: password (+2FA), passkey or one-time link. */
+export async function startSession(request: FastifyRequest, reply: FastifyReply, deps: Pick<PasswordLoginDeps, 'sessions' | 'sessionCookie'>, userId: string): Promise<void> {
+  const { token } = await deps.sessions.create(userId, { ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+  setSessionCookie(reply, token, deps.sessionCookie);
 }

@@ -1,41 +1,96 @@
-// The hosted login as a state machine: explicit states, allowed transitions, an expiry. Later steps (MFA, passkey offer) slot in here.
-export const LOGIN_STATES = ['credentials', 'authenticated', 'completed', 'aborted'] as const;
+// The hosted login as a persisted state machine: explicit states, a transition table, an expiry, and step deadlines.
+export const LOGIN_STATES = ['credentials', 'second_factor', 'passkey_offer', 'authenticated', 'completed', 'aborted'] as const;
 export type LoginState = (typeof LOGIN_STATES)[number];
 
-export type LoginEvent = 'password_failed' | 'password_verified' | 'session_reused' | 'consent_given' | 'finished' | 'aborted';
+export type LoginEvent =
+  | 'password_failed'
+  | 'password_verified'
+  | 'passkey_verified'
+  | 'session_reused'
+  | 'second_factor_not_enrolled'
+  | 'second_factor_failed'
+  | 'second_factor_passed'
+  | 'second_factor_exhausted'
+  | 'offer_not_needed'
+  | 'offer_accepted'
+  | 'offer_declined'
+  | 'finished'
+  | 'aborted';
 
-/** The transition table; the diagram in docs/flows.md is generated from it. */
+/** The transition table; docs/flows.md shows the diagram generated from it. */
 export const TRANSITIONS: Readonly<Record<LoginState, Partial<Record<LoginEvent, LoginState>>>> = {
-  credentials: { password_failed: 'credentials', password_verified: 'authenticated', session_reused: 'authenticated', aborted: 'aborted' },
-  authenticated: { finished: 'completed', consent_given: 'completed', aborted: 'aborted' },
+  credentials: {
+    password_failed: 'credentials',
+    password_verified: 'second_factor',
+    // A passkey proves possession and user verification: it satisfies MFA and skips the offer.
+    passkey_verified: 'authenticated',
+    session_reused: 'authenticated',
+    aborted: 'aborted',
+  },
+  second_factor: {
+    second_factor_not_enrolled: 'passkey_offer',
+    second_factor_failed: 'second_factor',
+    second_factor_passed: 'passkey_offer',
+    second_factor_exhausted: 'aborted',
+    aborted: 'aborted',
+  },
+  passkey_offer: { offer_not_needed: 'authenticated', offer_accepted: 'authenticated', offer_declined: 'authenticated', aborted: 'aborted' },
+  authenticated: { finished: 'completed', aborted: 'aborted' },
   completed: {},
   aborted: {},
 };
 
 export interface LoginFlow {
   state: LoginState;
-  failedAttempts: number;
   expiresAt: number;
   accountId: string | null;
+  /** Authentication methods so far (RFC 8176 values: pwd, otp, hwk, user, mfa). */
+  amr: string[];
+  failedAttempts: number;
+  secondFactorAttempts: number;
+  /** The second factor must follow the password within this deadline. */
+  stepDeadline: number | null;
 }
 
-export type TransitionResult = { ok: true; flow: LoginFlow } | { ok: false; reason: 'expired' | 'invalid_transition' };
+export interface FlowLimits {
+  secondFactorWindowMs: number;
+  secondFactorMaxAttempts: number;
+}
+
+export const DEFAULT_FLOW_LIMITS: FlowLimits = { secondFactorWindowMs: 5 * 60_000, secondFactorMaxAttempts: 5 };
+
+export type TransitionResult = { ok: true; flow: LoginFlow } | { ok: false; reason: 'expired' | 'invalid_transition' | 'step_deadline' };
 
 export function startFlow(now: number, ttlMs: number): LoginFlow {
-  return { state: 'credentials', failedAttempts: 0, expiresAt: now + ttlMs, accountId: null };
+  return { state: 'credentials', expiresAt: now + ttlMs, accountId: null, amr: [], failedAttempts: 0, secondFactorAttempts: 0, stepDeadline: null };
 }
 
-export function transition(flow: LoginFlow, event: LoginEvent, now: number, accountId?: string): TransitionResult {
+export function transition(
+  flow: LoginFlow,
+  event: LoginEvent,
+  now: number,
+  data: { accountId?: string; amr?: string[] } = {},
+  limits: FlowLimits = DEFAULT_FLOW_LIMITS,
+): TransitionResult {
   if (now >= flow.expiresAt) return { ok: false, reason: 'expired' };
   const next = TRANSITIONS[flow.state][event];
   if (!next) return { ok: false, reason: 'invalid_transition' };
+  if (flow.state === 'second_factor' && flow.stepDeadline !== null && now > flow.stepDeadline && event !== 'aborted') {
+    return { ok: false, reason: 'step_deadline' };
+  }
+  const amr = [...new Set([...flow.amr, ...(data.amr ?? [])])];
+  if (amr.length > 1 && !amr.includes('mfa') && (amr.includes('otp') || amr.includes('hwk'))) amr.push('mfa');
+  const secondFactorAttempts = flow.secondFactorAttempts + (event === 'second_factor_failed' ? 1 : 0);
   return {
     ok: true,
     flow: {
       ...flow,
-      state: next,
+      state: next === 'second_factor' && secondFactorAttempts >= limits.secondFactorMaxAttempts ? 'aborted' : next,
+      accountId: data.accountId ?? flow.accountId,
+      amr,
       failedAttempts: flow.failedAttempts + (event === 'password_failed' ? 1 : 0),
-      accountId: accountId ?? flow.accountId,
+      secondFactorAttempts,
+      stepDeadline: event === 'password_verified' ? now + limits.secondFactorWindowMs : flow.stepDeadline,
     },
   };
 }

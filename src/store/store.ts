@@ -221,6 +221,83 @@ export interface IpListStore {
   revision(): Promise<string>;
 }
 
+export interface TotpRecord {
+  /** The active secret (base32), unsealed; null while only an enrollment is pending. */
+  secret: string | null;
+  /** An enrollment in progress: not used at login until confirmed. */
+  pendingSecret: string | null;
+  pendingAt: number | null;
+  /** The last accepted time step; a code at or before it is a replay. */
+  lastStep: number | null;
+  createdAt: number;
+  confirmedAt: number | null;
+}
+
+/** TOTP secrets (sealed at rest) and recovery codes (hashed). Passkeys live elsewhere and are never touched here. */
+export interface MfaStore {
+  getTotp(userId: string): Promise<TotpRecord | null>;
+  /** Activates `secret` directly (imports, tests), replacing any active or pending one. */
+  enableTotp(userId: string, secret: string, now: number): Promise<void>;
+  /** Starts (or restarts) an enrollment; an already active secret stays active until the new one is confirmed. */
+  setPendingTotp(userId: string, secret: string, now: number): Promise<void>;
+  /**
+   * Promotes the pending secret to active and records `step` as used, only if the pending secret is still `secret`
+   * (an enrollment restarted in another tab is not activated by mistake). Exactly one concurrent caller gets true.
+   */
+  confirmTotp(userId: string, secret: string, step: number, now: number): Promise<boolean>;
+  /** Atomically raises the last used step to `step` if it is below; of concurrent callers with one step, exactly one gets true. */
+  recordTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Swaps the whole set in one transaction: the old codes stop working. */
+  replaceRecoveryCodes(userId: string, hashes: readonly string[], now: number): Promise<void>;
+  /** Marks an unused code used; exactly one concurrent caller gets true. */
+  consumeRecoveryCode(userId: string, hash: string, now: number): Promise<boolean>;
+  /** Unused codes left. */
+  countRecoveryCodes(userId: string): Promise<number>;
+  /** Removes TOTP (active and pending) and every recovery code of the user, and nothing else. */
+  resetMfa(userId: string): Promise<{ removedTotp: boolean; removedRecoveryCodes: number }>;
+}
+
+export type PasskeyDeviceType = 'singleDevice' | 'multiDevice';
+
+export interface PasskeyRecord {
+  id: string;
+  userId: string;
+  /** base64url; unique across all users. */
+  credentialId: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  /** The last signature counter seen (0 for authenticators that do not count). */
+  counter: number;
+  transports: string[];
+  backupEligible: boolean;
+  backedUp: boolean;
+  deviceType: PasskeyDeviceType;
+  aaguid: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** WebAuthn credentials. Every per-user operation is scoped by user id, so one user can never touch another's. */
+export interface PasskeyStore {
+  /**
+   * Adds the credential unless the user already has `maxPerUser`; the count and the insert are atomic per user.
+   * Throws PortcullisError('conflict') when the credential id is already registered (to anyone).
+   */
+  add(record: PasskeyRecord, maxPerUser: number): Promise<'added' | 'limit_reached'>;
+  /** Oldest first. */
+  listForUser(userId: string): Promise<PasskeyRecord[]>;
+  findByCredentialId(credentialId: string): Promise<PasskeyRecord | null>;
+  /**
+   * Records a verified use. The counter only moves forward: the update applies only when `counter` is above the stored
+   * one, or both are 0. Returns false when it did not apply (a concurrent use with the same or a higher counter won).
+   */
+  updateAfterUse(credentialId: string, use: { counter: number; backedUp: boolean; lastUsedAt: number }): Promise<boolean>;
+  rename(userId: string, credentialId: string, name: string): Promise<boolean>;
+  remove(userId: string, credentialId: string): Promise<boolean>;
+  countForUser(userId: string): Promise<number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   users: UserStore;
@@ -238,6 +315,8 @@ export interface Store {
   buckets: RateLimitStore;
   once: OnceStore;
   ipLists: IpListStore;
+  mfa: MfaStore;
+  passkeys: PasskeyStore;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

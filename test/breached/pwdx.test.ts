@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPwdxIndex } from '../../src/protection/breached/pwdx-builder.js';
@@ -105,6 +105,20 @@ describe('PWDX build and lookup', () => {
       index.close();
     }
     assert.deepEqual(readdirTemp(), [], 'run files are removed');
+  });
+
+  it('HIBP input that turns out unsorted late is rebuilt through the external sort', async () => {
+    const sorted = randomHashes(5000).sort();
+    const rows = sorted.map((h): [string, number] => [h, 2]);
+    rows.push([sorted[10]!, 300]); // out of order on the last line
+    writeFileSync(join(dir, 'late.txt'), hibpText(rows));
+    const summary = await buildPwdxIndex({ input: join(dir, 'late.txt'), output: join(dir, 'late.pwdx') });
+    assert.equal(summary.strategy, 'external-sort');
+    assert.equal(summary.entries, 5000);
+    const index = openPwdxIndex(join(dir, 'late.pwdx'));
+    assert.deepEqual(index.lookup(sorted[10]!), { countClass: countClassOf(300) });
+    assert.deepEqual(index.lookup(sorted[4999]!), { countClass: 2 });
+    index.close();
   });
 
   it('a plain password list (CRLF, blank lines, duplicates, UTF-8) is hashed and external-sorted', async () => {
@@ -246,6 +260,5 @@ describe('IndexHolder', () => {
     const path = join(dir, 'corrupt-at-start.pwdx');
     writeFileSync(path, 'PWDX but not really');
     assert.throws(() => createIndexHolder(path), /unusable/);
-    appendFileSync(path, '');
   });
 });

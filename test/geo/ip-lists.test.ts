@@ -9,6 +9,8 @@ import { formatIpv6, normalizeCidr, parseCidr, parseIp } from '../../src/protect
 import { buildRangeIndex } from '../../src/protection/ip-lists/range-index.js';
 import { parseIpListText } from '../../src/protection/ip-lists/ip-list-text.js';
 import { openIpReputation } from '../../src/protection/ip-lists/ip-reputation.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { isPortcullisError } from '../../src/domain/errors.js';
 import { backends } from '../helpers/databases.js';
 import type { StoreContext } from '../store/contract-fixtures.js';
 
@@ -303,5 +305,14 @@ describe('IpReputation: stored lists plus operator files, reloaded without a res
     } finally {
       reputation.close();
     }
+  });
+});
+
+describe('ipLists configuration', () => {
+  it('takes named files from the JSON config and refuses bad names', () => {
+    const config = parseConfig({ ipLists: { files: [{ name: 'tor-exits', path: '/etc/portcullis/tor.txt' }], pollInterval: '10s' } });
+    assert.deepEqual(config.ipLists, { files: [{ name: 'tor-exits', path: '/etc/portcullis/tor.txt' }], pollInterval: 10_000 });
+    assert.equal(parseConfig({}).ipLists.pollInterval, 5_000);
+    assert.throws(() => parseConfig({ ipLists: { files: [{ name: 'Tor Exits', path: '/x' }] } }), (e: unknown) => isPortcullisError(e) && /ipLists\.files\.0\.name/.test(e.detail ?? ''));
   });
 });

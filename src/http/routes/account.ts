@@ -9,20 +9,56 @@ import type { Csrf } from '../csrf.js';
 import { formField, UID_PATTERN } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import { clearSessionCookie, currentUser, safeNextPath, SESSION_COOKIE, type SignedIn } from '../auth-session.js';
-import { passwordLogin, type PasswordLoginDeps } from '../password-login.js';
+import { loginStepRoutes, type LoginStepDeps, type LoginSurface, type Transaction } from '../login/login-steps.js';
+import { randomId } from '../../crypto/tokens.js';
 import { describeDevice, describeLocation } from '../describe-device.js';
 import { accountPage } from '../views/account-pages.js';
-import { loginPage, messagePage } from '../views/pages.js';
+import { messagePage } from '../views/pages.js';
 import { sendHtml } from './signup.js';
 
 export interface AccountRouteDeps {
   account: AccountDeps;
   sessions: SessionService;
-  login: PasswordLoginDeps;
   csrf: Csrf;
   productName: string;
-  signupEnabled: boolean;
   secureCookies: boolean;
+  steps: LoginStepDeps;
+}
+
+const LOGIN_COOKIE = 'portcullis_login';
+
+/** The account page's own sign-in: the transaction lives in a short-lived cookie, and success goes to `next`. */
+function accountSurface(deps: AccountRouteDeps): LoginSurface {
+  const withNext = (path: string, next: string) => (next === '/account' ? path : `${path}?next=${encodeURIComponent(next)}`);
+  const paths = {
+    page: '/login',
+    password: '/login',
+    secondFactor: '/login/mfa',
+    offerDecline: '/login/passkey-offer/decline',
+    offerOptions: '/login/passkey-offer/options',
+    offerVerify: '/login/passkey-offer/verify',
+    passkeyOptions: '/login/passkey/options',
+    passkeyVerify: '/login/passkey/verify',
+  };
+  const nextOf = (tx: Transaction) => tx.clientId ?? '/account';
+  return {
+    paths,
+    urls: (tx) => Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, withNext(v, nextOf(tx))])) as LoginSurface['paths'],
+    csrfScope: () => 'login',
+    async open(request, reply) {
+      let key = request.cookies[LOGIN_COOKIE];
+      if (!key || !/^[A-Za-z0-9_-]{22}$/.test(key)) {
+        key = randomId();
+        reply.setCookie(LOGIN_COOKIE, key, { path: '/login', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: Math.floor(deps.steps.flowTtlMs / 1000) });
+      }
+      // The account surface has no OIDC client; `clientId` carries the local destination instead.
+      return { key: `account:${key}`, clientName: 'your account', clientId: safeNextPath((request.query as { next?: unknown }).next) };
+    },
+    async complete(_request, reply, _tx, _userId, _amr) {
+      reply.clearCookie(LOGIN_COOKIE, { path: '/login' });
+      return nextOf(_tx);
+    },
+  };
 }
 
 const NOTICES: Record<string, string> = {
@@ -82,31 +118,8 @@ export function accountRoutes(deps: AccountRouteDeps) {
     };
   }
 
-  function renderLogin(request: FastifyRequest, reply: FastifyReply, next: string, extra: { email?: string; error?: string | null; notice?: string | null } = {}, status = 200) {
-    const page = loginPage({
-      productName,
-      action: `/login?next=${encodeURIComponent(next)}`,
-      csrfToken: csrf.issue(request, reply, 'login'),
-      clientName: 'your account',
-      signupUrl: deps.signupEnabled ? '/signup' : null,
-      ...extra,
-    });
-    return sendHtml(reply, status, page);
-  }
-
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/login', async (request: FastifyRequest<{ Querystring: { next?: string } }>, reply) => renderLogin(request, reply, safeNextPath(request.query.next)));
-
-    app.post('/login', async (request: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
-      csrf.verify(request, 'login');
-      const next = safeNextPath(request.query.next);
-      const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
-      const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
-      const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: null });
-      if (!outcome.ok && outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
-      if (!outcome.ok) return renderLogin(request, reply, next, { email, error: outcome.error, notice: outcome.notice }, outcome.status);
-      return reply.redirect(next, 303);
-    });
+    await app.register(loginStepRoutes(accountSurface(deps), deps.steps));
 
     app.post('/logout', async (request, reply) => {
       csrf.verify(request, 'account');

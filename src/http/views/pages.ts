@@ -1,6 +1,6 @@
 // Server-rendered pages for login, consent, setup, messages and errors.
 import { alert, layout } from './layout.js';
-import { html, trusted } from './html.js';
+import { html, trusted, type SafeHtml } from './html.js';
 
 export interface LoginView {
   productName: string;
@@ -11,6 +11,10 @@ export interface LoginView {
   error?: string | null;
   notice?: string | null;
   signupUrl?: string | null;
+  /** Passkey endpoints for "Continue with passkey" and autofill; omitted when passkeys are off. */
+  passkey?: { optionsUrl: string; verifyUrl: string } | null;
+  /** Extra form content (a CAPTCHA challenge) rendered above the submit button. */
+  challenge?: SafeHtml | null;
 }
 
 export function loginPage(v: LoginView): string {
@@ -18,15 +22,32 @@ export function loginPage(v: LoginView): string {
   return layout({
     title: 'Sign in',
     productName: v.productName,
+    scripts: v.passkey || v.challenge ? ['/assets/login.js'] : [],
     body: html`<h1>Sign in</h1>
 <p class="lead">to continue to <strong>${v.clientName}</strong></p>
 ${alert(v.error)}${alert(v.notice, 'info')}
-<form method="post" action="${v.action}" novalidate>
+${
+  v.passkey
+    ? html`<button type="button" id="continue-with-passkey" class="secondary" data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}">Continue with passkey</button>
+<div id="no-passkeys" class="alert info" role="alert" tabindex="-1" hidden>
+  <strong>No passkeys available</strong>
+  <p>This browser did not offer a passkey for this site. That usually means one of these:</p>
+  <ul>
+    <li>You have not created a passkey on this device or in this browser yet.</li>
+    <li>Your passkey is saved in a different Apple ID, Google account or password manager than the one signed in here (for example iCloud Keychain or Google Password Manager).</li>
+  </ul>
+  <p>Sign in with your email and password below; we will then offer to create a passkey on this device. Or sign in to the account that holds your passkey and try again.</p>
+</div>
+<p class="divider"><span>or sign in with your password</span></p>`
+    : ''
+}
+<form method="post" action="${v.action}" novalidate ${v.passkey ? trusted(`data-passkey-login data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}"`) : ''}>
   <input type="hidden" name="csrf" value="${v.csrfToken}">
   <label for="email">Email</label>
-  <input id="email" name="email" type="email" autocomplete="username" required maxlength="320" value="${v.email ?? ''}" aria-invalid="${invalid}" ${v.error ? trusted('aria-describedby="form-error"') : ''} autofocus>
+  <input id="email" name="email" type="email" autocomplete="${v.passkey ? 'username webauthn' : 'username'}" required maxlength="320" value="${v.email ?? ''}" aria-invalid="${invalid}" ${v.error ? trusted('aria-describedby="form-error"') : ''} autofocus>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024" aria-invalid="${invalid}">
+  ${v.challenge ?? ''}
   <button type="submit">Sign in</button>
 </form>
 <p class="links"><a href="/password/forgot">Forgot your password?</a>${v.signupUrl ? html` · <a href="${v.signupUrl}">Create an account</a>` : ''}</p>`,

@@ -132,4 +132,75 @@ export const COPY: Copy = {
     action: { label: `Open ${b.productName}`, url: d.consoleUrl },
     outro: [['You receive this because you are an administrator of their organization.']],
   }),
+
+  passkey_added: (d, b) => ({
+    subject: `A passkey was added to your ${b.productName} account`,
+    heading: 'A passkey was added',
+    intro: [
+      [`A passkey named "${d.passkeyName}" was added to your ${b.productName} account on ${d.at}${fromIp(d.ip)}. It can now sign in to your account without a password.`],
+      ['If this was you, there is nothing else to do.'],
+      ['If this was not you, remove the passkey on your account page now:'],
+    ],
+    action: { label: 'Review your passkeys', url: d.accountUrl },
+    outro: [
+      ['Then reset your password, because someone else may know it: ', { url: d.resetUrl }],
+      [`If you cannot get back into your account, ${whoToAsk(b)}.`],
+    ],
+  }),
+
+  passkey_removed: (d, b) => ({
+    subject: `A passkey was removed from your ${b.productName} account`,
+    heading: 'A passkey was removed',
+    intro: [
+      [`The passkey named "${d.passkeyName}" was removed from your ${b.productName} account on ${d.at}${fromIp(d.ip)}. It can no longer sign in to your account.`],
+      ['If this was you, there is nothing else to do. You can review your remaining passkeys here:'],
+    ],
+    action: { label: 'Review your passkeys', url: d.accountUrl },
+    outro: [
+      ['If this was not you, someone else is signed in to your account. Reset your password now: ', { url: d.resetUrl }],
+      [`If you cannot get back into your account, ${whoToAsk(b)}.`],
+    ],
+  }),
+
+  mfa_enabled: (d, b) => ({
+    subject: `Two-factor authentication is on for your ${b.productName} account`,
+    heading: 'Two-factor authentication is on',
+    intro: [
+      [`Two-factor authentication was switched on for your ${b.productName} account on ${d.at}${fromIp(d.ip)}. Signing in now also asks for a code from your authenticator app.`],
+      ['Keep your recovery codes somewhere safe: each one lets you sign in once if you lose your phone.'],
+    ],
+    action: { label: 'Review your account', url: d.accountUrl },
+    outro: [
+      ['If this was not you, someone else may know your password. Reset it now: ', { url: d.resetUrl }],
+      [`If you cannot get back into your account, ${whoToAsk(b)}.`],
+    ],
+  }),
+
+  recovery_code_used: (d, b) => ({
+    subject: `A recovery code was used to sign in to your ${b.productName} account`,
+    heading: 'A recovery code was used',
+    intro: [
+      [`Someone signed in to your ${b.productName} account with one of your recovery codes on ${d.at}${fromIp(d.ip)}. That code no longer works.`],
+      [d.remaining === 1 ? 'You have 1 unused recovery code left.' : `You have ${d.remaining} unused recovery codes left.`, d.remaining <= 3 ? ' Generate a new set on your account page soon.' : ''],
+    ],
+    action: { label: 'Review your account', url: d.accountUrl },
+    outro: [
+      ['If this was not you, someone has your password and a recovery code. Reset your password now: ', { url: d.resetUrl }],
+      [`Then ${whoToAsk(b)} to reset your two-factor authentication.`],
+    ],
+  }),
+
+  mfa_reset: (d, b) => ({
+    subject: `Two-factor authentication was reset on your ${b.productName} account`,
+    heading: 'Your two-factor authentication was reset',
+    intro: [
+      [`An administrator reset the two-factor authentication of your ${b.productName} account on ${d.at}. Your authenticator app and your recovery codes no longer work for this account. Your passkeys were kept.`],
+      ['Until you set it up again, signing in with your password does not ask for a code. Set it up again now:'],
+    ],
+    action: { label: 'Set up two-factor authentication', url: d.accountUrl },
+    outro: [
+      ['If you did not ask for this, reset your password now: ', { url: d.resetUrl }],
+      [`Then ${whoToAsk(b)}.`],
+    ],
+  }),
 };

@@ -22,6 +22,11 @@ const SAMPLES = {
   password_breached: { resetLink: LINK, expiresInText: '1 hour', ip: '203.0.113.9' },
   password_breached_admin: { userEmail: 'victim@acme.example', at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', consoleUrl: LINK },
   ip_throttled_alert: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', capacity: 100, identifier: 'victim@acme.example', releaseCommand: 'portcullis ip release 203.0.113.9', consoleUrl: LINK },
+  passkey_added: { passkeyName: 'iCloud Keychain', at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', accountUrl: LINK, resetUrl: RESET },
+  passkey_removed: { passkeyName: 'Chrome on Linux', at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', accountUrl: LINK, resetUrl: RESET },
+  mfa_enabled: { at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', accountUrl: LINK, resetUrl: RESET },
+  recovery_code_used: { at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', remaining: 9, accountUrl: LINK, resetUrl: RESET },
+  mfa_reset: { at: '2024-05-01 10:00 UTC', accountUrl: LINK, resetUrl: RESET },
 } satisfies { [K in TemplateName]: TemplateData[K] };
 
 const NAMES = Object.keys(SAMPLES) as TemplateName[];

@@ -11,6 +11,11 @@ export interface TemplateData {
   password_breached: { resetLink: string; expiresInText: string; ip: string | null };
   password_breached_admin: { userEmail: string; at: string; ip: string | null; consoleUrl: string };
   ip_throttled_alert: { ip: string; location: string; at: string; capacity: number; identifier: string | null; releaseCommand: string; consoleUrl: string };
+  passkey_added: { passkeyName: string; at: string; ip: string | null; accountUrl: string; resetUrl: string };
+  passkey_removed: { passkeyName: string; at: string; ip: string | null; accountUrl: string; resetUrl: string };
+  mfa_enabled: { at: string; ip: string | null; accountUrl: string; resetUrl: string };
+  recovery_code_used: { at: string; ip: string | null; remaining: number; accountUrl: string; resetUrl: string };
+  mfa_reset: { at: string; accountUrl: string; resetUrl: string };
 }
 
 export type TemplateName = keyof TemplateData;

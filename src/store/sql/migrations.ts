@@ -188,10 +188,57 @@ const ipLists = (): Migration => ({
   },
 });
 
+// Second factors: one TOTP row per user (secrets sealed, the last used step kept against replay) and hashed recovery codes.
+const mfa = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('mfa_totp')
+      .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+      .addColumn('sealed_secret', 'text')
+      .addColumn('sealed_pending_secret', 'text')
+      .addColumn('pending_at', 'bigint')
+      .addColumn('last_step', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('confirmed_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('recovery_codes')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('code_hash', 'text', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('recovery_codes_pk', ['user_id', 'code_hash'])
+      .execute();
+  },
+});
+
+// Passkeys (WebAuthn credentials): credential ids are unique across users; a user's rows go with the user.
+const passkeys = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('passkeys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('credential_id', 'text', (c) => c.notNull().unique())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('transports', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('backup_eligible', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('backed_up', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('device_type', 'text', (c) => c.notNull())
+      .addColumn('aaguid', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('passkeys_user_idx').on('passkeys').column('user_id').execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists() };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys() };
     },
   };
 }

@@ -74,6 +74,31 @@ export interface Database {
   once_keys: { key: string; expires_at: Int };
   ip_lists: { name: string; revision: Int; updated_at: Int };
   ip_list_entries: { list_name: string; cidr: string; note: string | null; added_at: Int };
+  mfa_totp: {
+    user_id: string;
+    sealed_secret: string | null;
+    sealed_pending_secret: string | null;
+    pending_at: Int | null;
+    last_step: Int | null;
+    created_at: Int;
+    confirmed_at: Int | null;
+  };
+  recovery_codes: { user_id: string; code_hash: string; used_at: Int | null; created_at: Int };
+  passkeys: {
+    id: string;
+    user_id: string;
+    credential_id: string;
+    public_key: string;
+    counter: Int;
+    transports: string;
+    backup_eligible: Int;
+    backed_up: Int;
+    device_type: string;
+    aaguid: string;
+    name: string;
+    created_at: Int;
+    last_used_at: Int | null;
+  };
   oidc_models: {
     model: string;
     id: string;

@@ -11,6 +11,8 @@ import { sqlDevMailboxStore, sqlOutboxStore } from './sql-mail.js';
 import { sqlCounterStore } from './sql-counters.js';
 import { sqlAttemptStore, sqlOnceStore, sqlRateLimitStore } from './sql-protection.js';
 import { sqlIpListStore } from './sql-ip-lists.js';
+import { sqlPasskeyStore } from './sql-passkeys.js';
+import { mfaSealKeyFrom, sqlMfaStore } from './sql-mfa.js';
 
 export interface SqlStoreOptions {
   databaseUrl: string;
@@ -18,6 +20,8 @@ export interface SqlStoreOptions {
   sqliteFile?: string;
   /** Key that seals private signing keys at rest. */
   sealKey: Buffer;
+  /** Key that seals TOTP secrets at rest; defaults to an HKDF sub-key of `sealKey`, so it never equals the signing-key seal. */
+  mfaSealKey?: Buffer;
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {
@@ -40,6 +44,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     buckets: sqlRateLimitStore(db),
     once: sqlOnceStore(db),
     ipLists: sqlIpListStore(db),
+    passkeys: sqlPasskeyStore(db, database.dialect),
+    mfa: sqlMfaStore(db, options.mfaSealKey ?? mfaSealKeyFrom(options.sealKey)),
     async migrate() {
       await migrateToLatest(database);
     },

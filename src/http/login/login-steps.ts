@@ -1,0 +1,232 @@
+// The hosted login steps, shared by every surface (OIDC interaction, account page): password, second factor,
+// passkey offer, passkey login. Each surface only says how to find its transaction and how to hand over the user.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../../domain/clock.js';
+import { PortcullisError } from '../../domain/errors.js';
+import type { User } from '../../domain/types.js';
+import type { Store } from '../../store/store.js';
+import { transition, type FlowLimits, type LoginEvent, type LoginFlow } from '../../login/login-flow.js';
+import type { FlowRepository } from '../../login/flow-repository.js';
+import type { Csrf } from '../csrf.js';
+import { formField } from '../form.js';
+import { normaliseIp } from '../client-ip.js';
+import { passwordLogin, startSession, type PasswordLoginDeps } from '../password-login.js';
+import { loginPage } from '../views/pages.js';
+import { passkeyOfferPage, secondFactorPage } from '../views/login-steps-pages.js';
+import type { PasskeyPort, SecondFactorPort } from './ports.js';
+
+export interface Transaction {
+  /** Identifies the login transaction (binds flows, CAPTCHA solutions and WebAuthn challenges). */
+  key: string;
+  clientName: string;
+  clientId: string | null;
+}
+
+export interface LoginSurface {
+  /** Route paths (Fastify patterns) of this surface's steps. */
+  paths: { page: string; password: string; secondFactor: string; offerDecline: string; offerOptions: string; offerVerify: string; passkeyOptions: string; passkeyVerify: string };
+  /** Concrete URLs for the current transaction, for forms and scripts. */
+  urls(tx: Transaction): LoginSurface['paths'];
+  csrfScope(tx: Transaction): string;
+  open(request: FastifyRequest, reply: FastifyReply): Promise<Transaction>;
+  /** Hands the authenticated user to whoever asked (finishes the OIDC interaction, or goes to `next`); returns the URL to go to. */
+  complete(request: FastifyRequest, reply: FastifyReply, tx: Transaction, userId: string, amr: string[]): Promise<string>;
+  /** Lets a surface render something else for a GET (e.g. OIDC consent); null to show the login step. */
+  intercept?(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow): Promise<FastifyReply | null>;
+}
+
+export interface LoginStepDeps {
+  store: Store;
+  clock: Clock;
+  csrf: Csrf;
+  flows: FlowRepository;
+  login: PasswordLoginDeps;
+  secondFactor: SecondFactorPort;
+  passkeys: PasskeyPort | null;
+  productName: string;
+  flowTtlMs: number;
+  flowLimits: FlowLimits;
+  signupEnabled: boolean;
+}
+
+const html = (reply: FastifyReply, status: number, body: string): FastifyReply =>
+  reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+
+export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
+  const { clock, csrf, flows } = deps;
+
+  async function load(tx: Transaction): Promise<LoginFlow> {
+    return flows.load(tx.key, clock.now(), deps.flowTtlMs);
+  }
+
+  async function advance(tx: Transaction, flow: LoginFlow, event: LoginEvent, data: { accountId?: string; amr?: string[] } = {}): Promise<LoginFlow> {
+    const result = transition(flow, event, clock.now(), data, deps.flowLimits);
+    if (!result.ok) {
+      throw new PortcullisError('interaction_expired', {
+        message: result.reason === 'step_deadline' ? 'The time to enter your code ran out. Start signing in again.' : undefined,
+      });
+    }
+    await flows.save(tx.key, result.flow);
+    return result.flow;
+  }
+
+  async function user(flow: LoginFlow): Promise<User> {
+    const found = flow.accountId ? await deps.store.users.findById(flow.accountId) : null;
+    if (!found || found.disabled) throw new PortcullisError('interaction_expired');
+    return found;
+  }
+
+  /** Moves an authenticated flow past the optional steps, then starts the session and hands over. Returns the next URL. */
+  async function proceed(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow): Promise<string> {
+    let current = flow;
+    if (current.state === 'second_factor' && !(await deps.secondFactor.enrolled((await user(current)).id))) {
+      current = await advance(tx, current, 'second_factor_not_enrolled');
+    }
+    if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await user(current)).id)))) {
+      current = await advance(tx, current, 'offer_not_needed');
+    }
+    if (current.state !== 'authenticated') return surface.urls(tx).page;
+    const account = await user(current);
+    await advance(tx, current, 'finished');
+    await startSession(request, reply, deps.login, account.id);
+    return surface.complete(request, reply, tx, account.id, current.amr);
+  }
+
+  function renderPassword(request: FastifyRequest, reply: FastifyReply, tx: Transaction, status: number, extra: { email?: string; error?: string | null; notice?: string | null } = {}) {
+    const urls = surface.urls(tx);
+    return html(
+      reply,
+      status,
+      loginPage({
+        productName: deps.productName,
+        action: urls.password,
+        csrfToken: csrf.issue(request, reply, surface.csrfScope(tx)),
+        clientName: tx.clientName,
+        signupUrl: deps.signupEnabled ? '/signup' : null,
+        passkey: deps.passkeys ? { optionsUrl: urls.passkeyOptions, verifyUrl: urls.passkeyVerify } : null,
+        ...extra,
+      }),
+    );
+  }
+
+  async function renderStep(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow, status = 200, error: string | null = null) {
+    const urls = surface.urls(tx);
+    const token = csrf.issue(request, reply, surface.csrfScope(tx));
+    if (flow.state === 'second_factor') {
+      const attemptsLeft = deps.flowLimits.secondFactorMaxAttempts - flow.secondFactorAttempts;
+      return html(reply, status, secondFactorPage({ productName: deps.productName, action: urls.secondFactor, csrfToken: token, error, attemptsLeft }));
+    }
+    if (flow.state === 'passkey_offer') {
+      return html(reply, status, passkeyOfferPage({ productName: deps.productName, csrfToken: token, declineAction: urls.offerDecline, optionsUrl: urls.offerOptions, verifyUrl: urls.offerVerify }));
+    }
+    if (flow.state === 'aborted' || flow.state === 'completed') throw new PortcullisError('interaction_expired');
+    return renderPassword(request, reply, tx, status);
+  }
+
+  return async (app: FastifyInstance): Promise<void> => {
+    app.get(surface.paths.page, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      const flow = await load(tx);
+      const intercepted = await surface.intercept?.(request, reply, tx, flow);
+      if (intercepted) return intercepted;
+      if (flow.state === 'authenticated') return reply.redirect(await proceed(request, reply, tx, flow), 303);
+      return renderStep(request, reply, tx, flow);
+    });
+
+    app.post(surface.paths.password, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
+      const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
+      const flow = await load(tx);
+      if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
+      const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: tx.clientId });
+      if (!outcome.ok) {
+        if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
+        await advance(tx, flow, 'password_failed');
+        return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice });
+      }
+      const next = await advance(tx, flow, 'password_verified', { accountId: outcome.userId, amr: ['pwd'] });
+      return reply.redirect(await proceed(request, reply, tx, next), 303);
+    });
+
+    app.post(surface.paths.secondFactor, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      const flow = await load(tx);
+      if (flow.state !== 'second_factor') throw new PortcullisError('interaction_expired');
+      const account = await user(flow);
+      const code = formField(request.body, 'code', { max: 20, required: false, label: 'Code' }).replace(/\s+/g, '');
+      const recoveryCode = formField(request.body, 'recovery_code', { max: 40, required: false, label: 'Recovery code' }).trim();
+      if (!code && !recoveryCode) return renderStep(request, reply, tx, flow, 400, 'Enter the code from your authenticator app, or a recovery code.');
+      if (!(await deps.secondFactor.takeAttempt(account.id))) {
+        await deps.store.events.append({ code: 'mfa_attempts_exceeded', outcome: 'failure', userId: account.id, ip: normaliseIp(request.ip), reason: 'hourly_cap' }, clock.now());
+        await advance(tx, flow, 'aborted');
+        throw new PortcullisError('rate_limited', { message: 'Too many verification attempts in the last hour. Wait a while, then sign in again.' });
+      }
+      const verdict = await deps.secondFactor.verify(account, code ? { code } : { recoveryCode });
+      if (!verdict.ok) {
+        const next = await advance(tx, flow, 'second_factor_failed');
+        await deps.store.events.append(
+          { code: next.state === 'aborted' ? 'mfa_attempts_exceeded' : 'mfa_challenge_failed', outcome: 'failure', userId: account.id, ip: normaliseIp(request.ip), reason: verdict.reason },
+          clock.now(),
+        );
+        if (next.state === 'aborted') throw new PortcullisError('interaction_expired', { message: 'Too many wrong codes. This sign-in has ended; start again.' });
+        return renderStep(request, reply, tx, next, 401, 'That code is not valid. Check the time on your device and try again.');
+      }
+      await deps.store.events.append({ code: 'mfa_challenge_passed', outcome: 'success', userId: account.id, ip: normaliseIp(request.ip), reason: verdict.method }, clock.now());
+      const next = await advance(tx, flow, 'second_factor_passed', { amr: [verdict.method === 'totp' ? 'otp' : 'otp'] });
+      return reply.redirect(await proceed(request, reply, tx, next), 303);
+    });
+
+    app.post(surface.paths.offerDecline, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      const flow = await load(tx);
+      if (flow.state !== 'passkey_offer') throw new PortcullisError('interaction_expired');
+      await deps.passkeys?.snoozeOffer((await user(flow)).id);
+      const next = await advance(tx, flow, 'offer_declined');
+      return reply.redirect(await proceed(request, reply, tx, next), 303);
+    });
+
+    if (!deps.passkeys) return;
+    const passkeys = deps.passkeys;
+
+    app.post(surface.paths.offerOptions, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      const flow = await load(tx);
+      if (flow.state !== 'passkey_offer') throw new PortcullisError('interaction_expired');
+      return reply.send(await passkeys.registrationOptions(await user(flow), tx.key));
+    });
+
+    app.post(surface.paths.offerVerify, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      const flow = await load(tx);
+      if (flow.state !== 'passkey_offer') throw new PortcullisError('interaction_expired');
+      const result = await passkeys.registrationVerify(await user(flow), tx.key, request.body, request.headers['user-agent'] ?? null);
+      if (!result.ok) return reply.code(400).send({ error: 'passkey_not_created', message: 'The passkey could not be created. You can try again or choose "Not now".' });
+      const next = await advance(tx, flow, 'offer_accepted');
+      return reply.send({ redirect: await proceed(request, reply, tx, next) });
+    });
+
+    app.post(surface.paths.passkeyOptions, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      return reply.send(await passkeys.loginOptions(tx.key));
+    });
+
+    app.post(surface.paths.passkeyVerify, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      csrf.verify(request, surface.csrfScope(tx));
+      const flow = await load(tx);
+      if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
+      // A passkey cannot be brute-forced, so the password block does not apply; it satisfies MFA and skips risk checks.
+      const result = await passkeys.loginVerify(tx.key, request.body);
+      if (!result.ok) return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey could not be verified. Try again or sign in with your password.' });
+      const next = await advance(tx, flow, 'passkey_verified', { accountId: result.user.id, amr: result.amr });
+      return reply.send({ redirect: await proceed(request, reply, tx, next) });
+    });
+  };
+}
