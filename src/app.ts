@@ -35,6 +35,14 @@ import { protectionNotices } from './account/protection-notices.js';
 import type { ProtectionDeps } from './protection/protection-deps.js';
 import { parseAllowlist } from './protection/ip/allowlist.js';
 import type { LoginStepDeps } from './http/login/login-steps.js';
+import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
+import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
+import { createBotGuard } from './protection/bot/bot-guard.js';
+import { botThresholds } from './protection/bot/sensitivity.js';
+import { createCaptchaStore } from './protection/captcha/captcha-store.js';
+import { createImageCaptcha } from './protection/captcha/image-captcha.js';
+import { createPowCaptcha } from './protection/captcha/pow-captcha.js';
+import { createSiteverifyCaptcha } from './protection/captcha/siteverify-captcha.js';
 import type { SecondFactorPort } from './http/login/ports.js';
 import { DEFAULT_FLOW_LIMITS } from './login/login-flow.js';
 import type { Mailer } from './mail/templates/template-types.js';
@@ -135,7 +143,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   // TEMPORARY until the PWDX checker lands (same session): nothing counts as breached.
   const breach = { check: async () => ({ breached: false, source: 'none' }) };
+  const geo = lazyGeoLocator({ dbPath: config.geoipDb || undefined });
+  const describeLocation = async (ip: string | null): Promise<string> => {
+    if (!ip) return 'Unknown location';
+    try {
+      return describeIpLocation(await geo.get(), ip);
+    } catch (error) {
+      logger.warn({ err: error }, 'geolocation unavailable');
+      return 'Unknown location';
+    }
+  };
   const account: AccountDeps = {
+    describeLocation,
     store,
     hasher,
     clock,
@@ -167,9 +186,35 @@ export async function createApp(options: AppOptions): Promise<App> {
     onBlockStarted: notices.onBlockStarted,
     onThrottled: notices.onThrottled,
   };
+  const captchaStore = createCaptchaStore(store.oidc);
+  const image = createImageCaptcha({ store: captchaStore, key: deriveKey(config.secret, 'captcha-image'), testHooks: config.nodeEnv === 'test' });
+  const pow = createPowCaptcha({ store: captchaStore, key: deriveKey(config.secret, 'captcha-pow') });
+  const external =
+    config.bot.provider === 'turnstile' || config.bot.provider === 'hcaptcha' || config.bot.provider === 'recaptcha'
+      ? createSiteverifyCaptcha({
+          provider: config.bot.provider,
+          siteKey: config.bot.siteKey,
+          secret: config.bot.secretKey,
+          verifyUrl: config.bot.verifyUrl || undefined,
+          failMode: config.bot.failMode,
+          bindingKey: deriveKey(config.secret, 'turnstile-cdata'),
+        })
+      : null;
+  const reputation = await openIpReputation({ store: store.ipLists, files: config.ipLists.files, pollIntervalMs: config.ipLists.pollInterval, onWarning: (m) => logger.warn(m) });
+  const bot = createBotGuard({
+    counters: store.counters,
+    once: store.once,
+    reputation,
+    proofKey: deriveKey(config.secret, 'browser-proof'),
+    thresholds: botThresholds(config.bot.sensitivity),
+    modes: { login: config.bot.loginMode, signup: config.bot.signupMode, reset: config.bot.resetMode },
+    monitorOnly: config.bot.monitorOnly,
+    primary: external ?? (config.bot.provider === 'pow' ? pow : image),
+    alternative: external || config.bot.provider === 'pow' ? null : pow,
+  });
   const sessionCookie = { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) };
   const login: PasswordLoginDeps = {
-    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: true } },
+    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: true }, bot },
     sessions,
     account,
     sessionCookie,
@@ -233,6 +278,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       await server.close();
       await mailWorker.stop();
+      await geo.close();
+      reputation.close();
       await transport.close();
       await store.close();
     },

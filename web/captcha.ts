@@ -137,7 +137,8 @@ function setUpImageRefresh(box: HTMLElement): void {
     button.disabled = true;
     say(MESSAGES.imageLoading);
     try {
-      const reply = await fetch(`/captcha/image?tx=${encodeURIComponent(transactionId)}`, {
+      const url = box.dataset.refreshUrl ?? `/captcha/image?tx=${encodeURIComponent(transactionId)}`;
+      const reply = await fetch(url, {
         credentials: 'same-origin',
         headers: { accept: 'application/json' },
       });

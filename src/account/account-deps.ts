@@ -14,6 +14,8 @@ export interface AccountDeps {
   publicUrl: string;
   verifyEmailTtlMs: number;
   resetPasswordTtlMs: number;
+  /** Human location of an IP ("Berlin, Germany", "Local or private network"), from the GeoIP database. */
+  describeLocation(ip: string | null): Promise<string>;
   /** Refuses breached passwords wherever a password is set. */
   breach?: { check(password: string): Promise<{ breached: boolean; source: string }> };
 }

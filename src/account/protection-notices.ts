@@ -2,7 +2,6 @@
 import type { User } from '../domain/types.js';
 import { orgAdmins } from '../admin/users.js';
 import { consumeLink, type LinkCheck } from '../links/link-tokens.js';
-import { describeLocation } from '../http/describe-device.js';
 import { describeDuration, issueLink, type AccountDeps, type RequestContext } from './account-deps.js';
 
 export interface NoticeSettings {
@@ -27,7 +26,7 @@ export function protectionNotices(deps: AccountDeps, settings: NoticeSettings) {
       const unblockLink = await issueLink(deps, 'unblock', '/unblock', user.id, settings.unblockLinkTtlMs, { identifier, ipKey, ip });
       await deps.mailer.enqueue(user.email, 'account_blocked', {
         ip,
-        location: describeLocation(ip),
+        location: await deps.describeLocation(ip),
         at: stamp(now),
         attempts: settings.threshold,
         unblockLink,
@@ -41,7 +40,7 @@ export function protectionNotices(deps: AccountDeps, settings: NoticeSettings) {
       const now = deps.clock.now();
       const data = {
         ip,
-        location: describeLocation(ip),
+        location: await deps.describeLocation(ip),
         at: stamp(now),
         capacity: settings.throttleCapacity,
         identifier: user?.email ?? null,

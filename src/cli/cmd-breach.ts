@@ -7,7 +7,7 @@ import { breachCheckerOptions } from '../protection/breached/checker-options.js'
 import { buildPwdxIndex, type BuildProgress } from '../protection/breached/pwdx-builder.js';
 import { minCountOfClass } from '../protection/breached/pwdx-format.js';
 import type { Command } from './commands.js';
-import { readAllStdin, UsageError, type CliIo } from './io.js';
+import { readAllStdin, UsageError } from './io.js';
 
 export const breachImportCommand: Command = {
   name: 'breach import',
@@ -125,8 +125,9 @@ function createProgressBar(out: NodeJS.WritableStream): { update: (p: BuildProgr
   const started = performance.now();
   let lastDraw = -Infinity;
   let latest: BuildProgress | null = null;
-  let drawnLatest = false;
+  let drawnKey = '';
   let onLine = false;
+  const key = (p: BuildProgress): string => `${p.phase}:${p.bytesRead}:${p.merged}`;
   const draw = (p: BuildProgress): void => {
     const seconds = (performance.now() - started) / 1000;
     const fraction = p.phase === 'read' ? p.bytesRead / Math.max(1, p.totalBytes) : p.merged / Math.max(1, p.entriesToMerge);
@@ -137,12 +138,11 @@ function createProgressBar(out: NodeJS.WritableStream): { update: (p: BuildProgr
     const text = `${p.phase === 'read' ? 'reading' : 'merging'} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${humanCount(Math.round(rate))} lines/s  ETA ${formatEta(eta)}`;
     out.write(tty ? `\r${text}\u001b[K` : `${text}\n`);
     onLine = tty;
-    drawnLatest = true;
+    drawnKey = key(p);
   };
   return {
     update(p) {
       latest = p;
-      drawnLatest = false;
       const now = performance.now();
       if (now - lastDraw < (tty ? 100 : 10_000)) return;
       lastDraw = now;
@@ -150,7 +150,7 @@ function createProgressBar(out: NodeJS.WritableStream): { update: (p: BuildProgr
     },
     /** Draws the final state once, then ends the line. */
     done() {
-      if (latest && !drawnLatest) draw(latest);
+      if (latest && key(latest) !== drawnKey) draw(latest);
       latest = null;
       if (onLine) out.write('\n');
       onLine = false;

@@ -67,6 +67,16 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'ipLists.files': { env: null, description: 'Untrusted-IP list files, as `[{ "name": "tor-exits", "path": "/etc/portcullis/tor.txt" }]`: one IP or CIDR per line, `#` comments. Edits are picked up without a restart; invalid lines are skipped with a warning. Lists can also be imported into the database with `portcullis iplist import`.' },
   'ipLists.pollInterval': { env: null, description: 'How often a running server checks the list files and the imported lists for changes (`0` turns checking off).' },
   ipAllowlist: { env: 'PORTCULLIS_IP_ALLOWLIST', description: 'Comma-separated IPs and CIDRs that bypass throttling and brute-force protection.' },
+  'bot.loginMode': { env: 'PORTCULLIS_BOT_MODE', description: 'CAPTCHA for password logins: `never`, `when_risky` (when the bot signals fire) or `always`.' },
+  'bot.signupMode': { env: null, description: 'CAPTCHA for sign-ups: `never`, `when_risky` or `always`.' },
+  'bot.resetMode': { env: null, description: 'CAPTCHA for password-reset requests: `never`, `when_risky` or `always`.' },
+  'bot.sensitivity': { env: 'PORTCULLIS_BOT_SENSITIVITY', description: 'Bot-signal thresholds: `low`, `medium` or `high` (see the table in docs/captcha.md).' },
+  'bot.monitorOnly': { env: 'PORTCULLIS_BOT_MONITOR_ONLY', description: 'Log the challenges that would be shown (`captcha_would_challenge`) without challenging anyone.' },
+  'bot.provider': { env: 'PORTCULLIS_CAPTCHA_PROVIDER', description: '`image` (built-in, with proof of work as the accessible alternative), `pow` (invisible proof of work only), or `turnstile`, `hcaptcha`, `recaptcha`.' },
+  'bot.siteKey': { env: 'PORTCULLIS_CAPTCHA_SITE_KEY', description: 'Public site key of an external CAPTCHA provider.' },
+  'bot.secretKey': { env: 'PORTCULLIS_CAPTCHA_SECRET', description: 'Secret of an external CAPTCHA provider.', secret: true },
+  'bot.verifyUrl': { env: null, description: "Override of the external provider's siteverify URL (empty: the provider's own)." },
+  'bot.failMode': { env: null, description: 'When an external provider is unreachable: `closed` refuses the login attempt, `open` lets it continue (logged as degraded).' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -173,6 +183,20 @@ export const configSchema = z.object({
       }
       return list;
     }),
+  bot: z
+    .object({
+      loginMode: z.enum(['never', 'when_risky', 'always']).default('when_risky'),
+      signupMode: z.enum(['never', 'when_risky', 'always']).default('when_risky'),
+      resetMode: z.enum(['never', 'when_risky', 'always']).default('when_risky'),
+      sensitivity: z.enum(['low', 'medium', 'high']).default('medium'),
+      monitorOnly: bool(false),
+      provider: z.enum(['image', 'pow', 'turnstile', 'hcaptcha', 'recaptcha']).default('image'),
+      siteKey: z.string().max(200).default(''),
+      secretKey: z.string().max(500).default(''),
+      verifyUrl: z.string().default(''),
+      failMode: z.enum(['open', 'closed']).default('closed'),
+    })
+    .prefault({}),
   mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),
   setupLinkTtl: duration('24h'),
   breach: z

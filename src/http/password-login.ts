@@ -18,7 +18,7 @@ export interface PasswordLoginDeps {
 
 export type PasswordLoginOutcome =
   | { ok: true; userId: string }
-  | { ok: false; status: number; error: string | null; notice: string | null; retryAfterSeconds?: number };
+  | { ok: false; status: number; error: string | null; notice: string | null; retryAfterSeconds?: number; challenge?: boolean };
 
 export const MESSAGES = {
   invalidCredentials: 'Incorrect email or password.',
@@ -28,6 +28,8 @@ export const MESSAGES = {
   locked: 'This account is locked after too many failed attempts. Reset your password to unlock it, or contact your administrator.',
   breached:
     'This password appeared in a data breach, so we paused sign-in with it to protect your account. We emailed you a link to set a new password; use it, then sign in with the new one.',
+  captcha: 'Before we check your password, please confirm you are a person: enter the characters as displayed.',
+  captchaWrong: 'That did not match. Enter the characters as displayed in the new image, or verify another way.',
   throttled: 'Too many failed sign-ins have come from your network. Wait a while before trying again, or contact your administrator if you think this is a mistake.',
 } as const;
 
@@ -35,11 +37,14 @@ export async function passwordLogin(
   request: FastifyRequest,
   reply: FastifyReply,
   deps: PasswordLoginDeps,
-  input: { email: string; password: string; clientId: string | null },
+  input: { email: string; password: string; clientId: string | null; transactionId: string; captcha: Record<string, string | undefined>; proof: unknown },
 ): Promise<PasswordLoginOutcome> {
   const ip = normaliseIp(request.ip);
   const userAgent = request.headers['user-agent'] ?? null;
   const verdict = await attemptPasswordLogin(deps.attempt, { ...input, ip, userAgent });
+  if (verdict.outcome === 'challenge') {
+    return { ok: false, status: 401, error: verdict.failed ? MESSAGES.captchaWrong : null, notice: verdict.failed ? null : MESSAGES.captcha, challenge: true };
+  }
   if (verdict.outcome === 'blocked') {
     const now = deps.attempt.clock.now();
     const retryAfterSeconds = verdict.until ? Math.max(1, Math.ceil((verdict.until - now) / 1000)) : undefined;

@@ -10,6 +10,7 @@ import { ipKey as toIpKey } from '../protection/ip/ip-key.js';
 import { decideReservation, failureStartsBlock } from '../protection/brute-force/brute-force-policy.js';
 import { decideThrottle } from '../protection/throttle/throttle-policy.js';
 import type { ProtectionDeps } from '../protection/protection-deps.js';
+import type { BotGuard } from '../protection/bot/bot-guard.js';
 
 export interface AttemptInput {
   email: string;
@@ -17,6 +18,11 @@ export interface AttemptInput {
   ip: string;
   userAgent: string | null;
   clientId: string | null;
+  /** The login transaction: CAPTCHA solutions and the browser proof are bound to it. */
+  transactionId: string;
+  /** Submitted CAPTCHA fields (captcha_id, captcha_answer, altcha, provider tokens) and the browser proof. */
+  captcha: Record<string, string | undefined>;
+  proof: unknown;
 }
 
 export type AttemptVerdict =
@@ -26,6 +32,8 @@ export type AttemptVerdict =
   | { outcome: 'failure'; reason: 'email_unverified'; user: User }
   /** Correct password that appears in a breach corpus: no session until it is changed through the emailed link. */
   | { outcome: 'failure'; reason: 'password_breached'; user: User }
+  /** The pattern looks automated: a CAPTCHA must be solved before any password is checked. */
+  | { outcome: 'challenge'; reasons: string[]; failed: boolean }
   /** Refused before the password was checked. Identical for known and unknown identifiers. */
   | { outcome: 'blocked'; reason: BlockReason; until: number | null };
 
@@ -36,6 +44,7 @@ export interface AttemptDeps {
   clock: Clock;
   protection: ProtectionDeps;
   breach: { check(password: string): Promise<{ breached: boolean; source: string }>; blockLogin: boolean };
+  bot: BotGuard | null;
 }
 
 interface AttemptContext {
@@ -45,6 +54,7 @@ interface AttemptContext {
   allowlisted: boolean;
   throttleTokenTaken: boolean;
   reservedCount: number;
+  captchaRequired: boolean;
   user: User | null;
   passwordOk: boolean;
   failureCode: EventCode | null;
@@ -81,6 +91,30 @@ const takeThrottleToken: Step = async (deps, ctx) => {
   await event(deps, ctx, 'ip_throttled', 'failure', decision.reason, { ...decision.signals, until: decision.until });
   ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
   await deps.protection.onThrottled({ user: ctx.user, ip: ctx.input.ip, ipKey: ctx.ipKey }).catch(() => undefined);
+};
+
+/** Bot detection: when the pattern looks automated, a valid CAPTCHA solution is required before anything else happens. */
+const requireHumanProof: Step = async (deps, ctx) => {
+  if (ctx.allowlisted || !deps.bot) return;
+  const now = deps.clock.now();
+  const { input } = ctx;
+  const assessment = await deps.bot.assess('login', { ip: input.ip, ipKey: ctx.ipKey, identifier: ctx.identifier, userAgent: input.userAgent, transactionId: input.transactionId, proof: input.proof }, now);
+  if (assessment.action === 'allow') return;
+  const signals = Object.fromEntries(assessment.findings.map((f) => [f.reason, f.detail]));
+  if (assessment.monitorOnly) {
+    await event(deps, ctx, 'captcha_would_challenge', 'info', assessment.reasons.join(','), { signals });
+    return;
+  }
+  ctx.captchaRequired = true;
+  const verdict = await deps.bot.verify(input.transactionId, input.captcha, input.ip, now);
+  if (verdict.ok) {
+    await event(deps, ctx, 'captcha_passed', 'success', assessment.reasons.join(','), { signals, degraded: verdict.degraded ?? false });
+    return;
+  }
+  if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
+  const failed = verdict.reason !== 'missing';
+  await event(deps, ctx, failed ? 'captcha_failed' : 'captcha_required', 'failure', failed ? verdict.reason : assessment.reasons.join(','), { signals, reasons: assessment.reasons });
+  ctx.verdict = { outcome: 'challenge', reasons: assessment.reasons, failed };
 };
 
 /** Brute-force protection: atomically reserves a slot for (identifier, IP) before verifying, so parallel guesses cannot overshoot. */
@@ -134,6 +168,7 @@ const verifyPassword: Step = async (deps, ctx) => {
 const recordFailure: Step = async (deps, ctx) => {
   if (ctx.passwordOk || !ctx.failureCode) return;
   await event(deps, ctx, ctx.failureCode, 'failure', ctx.failureCode.replace('login_failed_', ''), { count: ctx.reservedCount, threshold: deps.protection.bruteForce.threshold });
+  await deps.bot?.recordFailure(ctx.ipKey, deps.clock.now());
   if (!ctx.allowlisted && failureStartsBlock(ctx.reservedCount, deps.protection.bruteForce)) {
     const until = deps.clock.now() + deps.protection.bruteForce.blockDurationMs;
     await event(deps, ctx, 'login_block_started', 'info', 'account_ip_blocked', { count: ctx.reservedCount, threshold: deps.protection.bruteForce.threshold, until, ip_key: ctx.ipKey });
@@ -177,7 +212,7 @@ const upgradeHash: Step = async (deps, ctx) => {
 /** Records the successful login. */
 const recordSuccess: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user) return;
-  await event(deps, ctx, 'login_success', 'success', 'password');
+  await event(deps, ctx, 'login_success', 'success', 'password', { captcha_required: ctx.captchaRequired });
   ctx.verdict = { outcome: 'success', user: ctx.user };
 };
 
@@ -185,6 +220,7 @@ const recordSuccess: Step = async (deps, ctx) => {
 export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [
   checkAllowlist,
   takeThrottleToken,
+  requireHumanProof,
   reserveAttemptSlot,
   loadAccount,
   verifyPassword,
@@ -204,6 +240,7 @@ export async function attemptPasswordLogin(deps: AttemptDeps, input: AttemptInpu
     allowlisted: false,
     throttleTokenTaken: false,
     reservedCount: 0,
+    captchaRequired: false,
     user: null,
     passwordOk: false,
     failureCode: null,

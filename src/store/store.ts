@@ -143,6 +143,8 @@ export interface DevMailboxStore {
 export interface CounterStore {
   /** Atomically adds one to the fixed window containing `now` and returns the new count. */
   hit(key: string, windowMs: number, now: number): Promise<number>;
+  /** The count of the fixed window containing `now` (0 when none), without adding to it. */
+  get(key: string, windowMs: number, now: number): Promise<number>;
 }
 
 export interface AttemptRecord {

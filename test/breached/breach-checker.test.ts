@@ -22,19 +22,23 @@ describe('breach checker (offline)', () => {
 
   it('works out of the box: the bundled common list is built on first use in under 2 s, then reused', async () => {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const checker = createBreachChecker({ mode: 'offline', dataDir });
+    const { user, system } = process.cpuUsage(cpu);
     const buildMs = performance.now() - started;
     try {
-      assert.ok(buildMs < 2000, `first start took ${buildMs.toFixed(0)} ms`);
+      // CPU time, not wall time: the shared test machine can be several times oversubscribed.
+      assert.ok((user + system) / 1000 < 2000, `first start used ${((user + system) / 1000).toFixed(0)} ms of CPU (${buildMs.toFixed(0)} ms wall)`);
       for (const common of ['password', '123456', 'qwerty', 'letmein']) assert.deepEqual(await checker.check(common), { breached: true, source: 'offline', countClass: null }, common);
       assert.deepEqual(await checker.check('correct horse battery staple 4417'), { breached: false, source: 'offline' });
       assert.ok(statSync(commonIndexPath(dataDir)).size < 400_000);
     } finally {
       checker.close();
     }
-    const again = performance.now();
+    const again = process.cpuUsage();
     openCommonIndex(dataDir).close();
-    assert.ok(performance.now() - again < 500, 'a built list is only opened');
+    const reopen = process.cpuUsage(again);
+    assert.ok((reopen.user + reopen.system) / 1000 < 300, 'a built list is only opened, not rebuilt');
   });
 
   it('rebuilds a damaged bundled index instead of trusting it', async () => {

@@ -88,6 +88,17 @@ describe('portcullis breach', () => {
     assert.equal((await cli(env, ['breach', 'import', join(dir, 'plain.txt'), '--format', 'csv'])).code, 2);
   });
 
+  it('on a terminal the progress bar redraws in place and ends its line', async () => {
+    const stderr = new PassThrough();
+    Object.assign(stderr, { isTTY: true });
+    const chunks: string[] = [];
+    stderr.on('data', (c) => chunks.push(String(c)));
+    const code = await runCli(['breach', 'import', join(dir, 'pwned.txt')], { stdout: new PassThrough(), stderr, stdin: Readable.from([]), env });
+    assert.equal(code, 0);
+    const text = chunks.join('');
+    assert.match(text, /^\rreading \[#+\] 100\.0%.*ETA 0s\u001b\[K\n$/);
+  });
+
   it('both commands have --help', async () => {
     const importHelp = await cli({}, ['breach', 'import', '--help']);
     assert.equal(importHelp.code, 0);

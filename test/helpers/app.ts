@@ -32,6 +32,9 @@ export async function createTestApp(overrides: Record<string, unknown> = {}, opt
     publicUrl: 'http://localhost:3000',
     logLevel: 'info',
     argon2: FAST_ARGON2,
+    // In-process tests drive the pages with a bare HTTP client, which the bot signals rightly flag.
+    // Bot-detection tests pass their own `bot` settings (the defaults challenge such clients).
+    bot: { loginMode: 'never', signupMode: 'never', resetMode: 'never' },
     ...overrides,
   });
   const app = await createApp({ config, logger: createLogger('info', sink), clock: options.clock });

@@ -103,6 +103,7 @@ test('login responses do not enumerate accounts', async (t) => {
       body
         .replace(/name="csrf" value="[^"]*"/g, 'name="csrf" value="X"')
         .replace(/\/interaction\/[^/"]+\//g, '/interaction/UID/')
+        .replace(/data-proof-nonce="[^"]*"/g, 'data-proof-nonce="N"')
         .replaceAll(email, 'EMAIL');
 
     // Warm up both paths (the dummy hash is computed on first use).

@@ -338,6 +338,10 @@ describe('brute-force protection (SQLite, fake clock)', () => {
     assert.equal(late.jar.get('portcullis_session'), undefined);
   });
 
+  // The issue also asks that the link "still requires 2FA when enrolled". Nobody can enrol yet (src/app.ts: `enrolled: async () => false`),
+  // and POST /login-link/:token creates the session directly, outside the login steps: it must go through the second-factor step once 2FA lands.
+  test.todo('the one-time login link still requires 2FA when enrolled');
+
   test('a successful login clears the count for that IP', async () => {
     // Threat: a legitimate user who mistypes now and then being blocked by failures spread over months.
     const email = uniqueEmail('clear');

@@ -14,6 +14,10 @@ import { passwordLogin, startSession, type PasswordLoginDeps } from '../password
 import { loginPage } from '../views/pages.js';
 import { passkeyOfferPage, secondFactorPage } from '../views/login-steps-pages.js';
 import type { PasskeyPort, SecondFactorPort } from './ports.js';
+import { CAPTCHA_FIELDS } from '../../protection/captcha/captcha-provider.js';
+import { challengeMarkup } from '../views/captcha-markup.js';
+
+const CAPTCHA_FIELD_NAMES: readonly string[] = Object.values(CAPTCHA_FIELDS);
 
 export interface Transaction {
   /** Identifies the login transaction (binds flows, CAPTCHA solutions and WebAuthn challenges). */
@@ -92,8 +96,19 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     return surface.complete(request, reply, tx, account.id, current.amr);
   }
 
-  function renderPassword(request: FastifyRequest, reply: FastifyReply, tx: Transaction, status: number, extra: { email?: string; error?: string | null; notice?: string | null } = {}) {
+  async function renderPassword(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tx: Transaction,
+    status: number,
+    extra: { email?: string; error?: string | null; notice?: string | null } = {},
+    withChallenge = false,
+  ) {
     const urls = surface.urls(tx);
+    const now = clock.now();
+    const bot = deps.login.attempt.bot;
+    const proof = bot && bot.mode('login') !== 'never' ? bot.proofChallenge(tx.key, now) : null;
+    const challenge = bot && (withChallenge || bot.mode('login') === 'always') ? challengeMarkup(await bot.issue(tx.key, now), tx, `${urls.page}/captcha/image`) : null;
     return html(
       reply,
       status,
@@ -104,6 +119,8 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         clientName: tx.clientName,
         signupUrl: deps.signupEnabled ? '/signup' : null,
         passkey: deps.passkeys ? { optionsUrl: urls.passkeyOptions, verifyUrl: urls.passkeyVerify } : null,
+        proof: proof ? { nonce: proof.nonce, transactionId: tx.key } : null,
+        challenge,
         ...extra,
       }),
     );
@@ -140,11 +157,13 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
       const flow = await load(tx);
       if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
-      const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: tx.clientId });
+      const body = request.body as Record<string, unknown>;
+      const captcha = Object.fromEntries(CAPTCHA_FIELD_NAMES.map((name) => [name, typeof body[name] === 'string' ? (body[name] as string).slice(0, 20_000) : undefined]));
+      const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: tx.clientId, transactionId: tx.key, captcha, proof: body.proof });
       if (!outcome.ok) {
         if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
-        await advance(tx, flow, 'password_failed');
-        return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice });
+        if (!outcome.challenge) await advance(tx, flow, 'password_failed');
+        return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice }, outcome.challenge ?? false);
       }
       const next = await advance(tx, flow, 'password_verified', { accountId: outcome.userId, amr: ['pwd'] });
       return reply.redirect(await proceed(request, reply, tx, next), 303);
@@ -187,6 +206,17 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       await deps.passkeys?.snoozeOffer((await user(flow)).id);
       const next = await advance(tx, flow, 'offer_declined');
       return reply.redirect(await proceed(request, reply, tx, next), 303);
+    });
+
+    app.get(`${surface.paths.page}/captcha/image`, async (request, reply) => {
+      const tx = await surface.open(request, reply);
+      const bot = deps.login.attempt.bot;
+      if (!bot) throw new PortcullisError('not_found');
+      // New images are rate-limited per transaction so the endpoint cannot fill the store.
+      const take = await deps.store.buckets.take(`captcha-image:${tx.key}`, 10, 30_000, clock.now());
+      if (!take.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
+      const challenge = await bot.issuePrimary(tx.key, clock.now());
+      return reply.header('cache-control', 'no-store').send({ id: challenge.id, svg: challenge.imageSvg ?? '' });
     });
 
     if (!deps.passkeys) return;

@@ -11,7 +11,7 @@ import { normaliseIp } from '../client-ip.js';
 import { clearSessionCookie, currentUser, safeNextPath, SESSION_COOKIE, type SignedIn } from '../auth-session.js';
 import { loginStepRoutes, type LoginStepDeps, type LoginSurface, type Transaction } from '../login/login-steps.js';
 import { randomId } from '../../crypto/tokens.js';
-import { describeDevice, describeLocation } from '../describe-device.js';
+import { describeDevice } from '../describe-device.js';
 import { accountPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
 import { sendHtml } from './signup.js';
@@ -88,15 +88,15 @@ export function accountRoutes(deps: AccountRouteDeps) {
         notice: message.notice ?? null,
         error: message.error ?? null,
         user: { email: user.email, name: user.name, emailVerified: user.emailVerified, org: org?.name ?? null, role: user.role },
-        sessions: sessions.map((s) => ({
+        sessions: await Promise.all(sessions.map(async (s) => ({
           id: s.id,
           device: describeDevice(s.userAgent),
           ip: s.ip ?? 'unknown',
-          location: describeLocation(s.ip),
+          location: await account.describeLocation(s.ip),
           lastSeen: when(s.lastSeenAt),
           created: when(s.createdAt),
           current: s.id === session.id,
-        })),
+        }))),
         events: events.map((e) => ({ at: when(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
       }),
     );

@@ -15,6 +15,8 @@ export interface LoginView {
   passkey?: { optionsUrl: string; verifyUrl: string } | null;
   /** Extra form content (a CAPTCHA challenge) rendered above the submit button. */
   challenge?: SafeHtml | null;
+  /** The browser proof the page script computes (bare HTTP clients lack it). */
+  proof?: { nonce: string; transactionId: string } | null;
 }
 
 export function loginPage(v: LoginView): string {
@@ -22,7 +24,7 @@ export function loginPage(v: LoginView): string {
   return layout({
     title: 'Sign in',
     productName: v.productName,
-    scripts: v.passkey || v.challenge ? ['/assets/login.js'] : [],
+    scripts: [...(v.proof || v.challenge ? ['/assets/captcha.js'] : []), ...(v.passkey ? ['/assets/passkeys.js'] : [])],
     body: html`<h1>Sign in</h1>
 <p class="lead">to continue to <strong>${v.clientName}</strong></p>
 ${alert(v.error)}${alert(v.notice, 'info')}
@@ -41,8 +43,9 @@ ${
 <p class="divider"><span>or sign in with your password</span></p>`
     : ''
 }
-<form method="post" action="${v.action}" novalidate ${v.passkey ? trusted(`data-passkey-login data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}"`) : ''}>
+<form method="post" action="${v.action}" novalidate ${v.passkey ? html`data-passkey-login data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}"` : ''} ${v.proof ? html`data-proof-nonce="${v.proof.nonce}" data-proof-tx="${v.proof.transactionId}"` : ''}>
   <input type="hidden" name="csrf" value="${v.csrfToken}">
+  ${v.proof ? html`<input type="hidden" name="proof" value="">` : ''}
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="${v.passkey ? 'username webauthn' : 'username'}" required maxlength="320" value="${v.email ?? ''}" aria-invalid="${invalid}" ${v.error ? trusted('aria-describedby="form-error"') : ''} autofocus>
   <label for="password">Password</label>

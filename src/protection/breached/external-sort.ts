@@ -21,9 +21,9 @@ const IO_BYTES = 1024 * 1024;
 export class ExternalSorter {
   private readonly runSize: number;
   private readonly maxFanIn: number;
-  private readonly keys: BigUint64Array;
-  private readonly words: Uint32Array;
-  private readonly classes: Uint8Array;
+  private keys: BigUint64Array;
+  private words: Uint32Array;
+  private classes: Uint8Array;
   private used = 0;
   private uniformClass = -1;
   private runDir: string | null = null;
@@ -33,10 +33,11 @@ export class ExternalSorter {
   constructor(private readonly options: ExternalSortOptions) {
     this.runSize = Math.max(1, options.runSize ?? 4 * 1024 * 1024);
     this.maxFanIn = Math.max(2, options.maxFanIn ?? 64);
-    this.keys = new BigUint64Array(this.runSize);
+    // Small inputs stay small: the run buffers grow by doubling up to runSize.
+    this.keys = new BigUint64Array(Math.min(this.runSize, 65_536));
     // A 64-bit key is (hi << 32 | lo); on a little-endian machine lo is the lower word of each pair.
     this.words = new Uint32Array(this.keys.buffer);
-    this.classes = new Uint8Array(this.runSize);
+    this.classes = new Uint8Array(this.keys.length);
   }
 
   /** Entries added so far (before duplicates are merged): an upper bound on the index size. */
@@ -45,6 +46,7 @@ export class ExternalSorter {
   }
 
   add(hi: number, lo: number, countClass: number): void {
+    if (this.used === this.keys.length) this.grow();
     const i = this.used++;
     this.words[2 * i] = lo;
     this.words[2 * i + 1] = hi;
@@ -53,6 +55,16 @@ export class ExternalSorter {
     else if (this.uniformClass !== countClass) this.uniformClass = -2;
     this.total++;
     if (this.used === this.runSize) this.spill();
+  }
+
+  private grow(): void {
+    const keys = new BigUint64Array(Math.min(this.runSize, this.keys.length * 2));
+    keys.set(this.keys);
+    const classes = new Uint8Array(keys.length);
+    classes.set(this.classes);
+    this.keys = keys;
+    this.words = new Uint32Array(keys.buffer);
+    this.classes = classes;
   }
 
   /**

@@ -57,7 +57,7 @@ export class PwdxWriter {
   private pendingClass = 0;
 
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly options: PwdxWriterOptions,
   ) {
     this.keyBytes = options.keyBytes ?? DEFAULT_KEY_BYTES;

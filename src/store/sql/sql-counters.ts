@@ -20,5 +20,10 @@ export function sqlCounterStore(db: Kysely<Database>): CounterStore {
         .executeTakeFirstOrThrow();
       return Number(row.count);
     },
+    async get(key, windowMs, now) {
+      const windowStart = now - (now % windowMs);
+      const row = await db.selectFrom('counters').select('count').where('key', '=', key).where('window_start', '=', windowStart).executeTakeFirst();
+      return row ? Number(row.count) : 0;
+    },
   };
 }
