@@ -38,12 +38,15 @@ import type { LoginStepDeps } from './http/login/login-steps.js';
 import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
 import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
 import { createBotGuard } from './protection/bot/bot-guard.js';
+import { createBreachChecker } from './protection/breached/breach-checker.js';
+import { breachCheckerOptions } from './protection/breached/checker-options.js';
 import { botThresholds } from './protection/bot/sensitivity.js';
 import { createCaptchaStore } from './protection/captcha/captcha-store.js';
 import { createImageCaptcha } from './protection/captcha/image-captcha.js';
 import { createPowCaptcha } from './protection/captcha/pow-captcha.js';
 import { createSiteverifyCaptcha } from './protection/captcha/siteverify-captcha.js';
-import type { SecondFactorPort } from './http/login/ports.js';
+import { passkeyPort, secondFactorPort } from './account/login-ports.js';
+import { relyingParty } from './authn/webauthn.js';
 import { DEFAULT_FLOW_LIMITS } from './login/login-flow.js';
 import type { Mailer } from './mail/templates/template-types.js';
 import type { MailTransport } from './mail/message.js';
@@ -123,7 +126,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   const sessions = createSessionService(store.sessions, clock, limits);
   logoutHook(provider, { sessions, store, clock, logger });
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
-  const adminDeps = { store, hasher, clock };
   const branding = { productName: config.productName, logoUrl: config.logoUrl || null, supportContact: config.supportContact || null, publicUrl: config.publicUrl };
   const mailSealKey = deriveKey(config.secret, 'seal-mail');
   const mailer = createOutboxMailer({ outbox: store.outbox, sealKey: mailSealKey, branding, clock });
@@ -141,8 +143,18 @@ export async function createApp(options: AppOptions): Promise<App> {
     retryBaseDelayMs: config.mail.retryBaseDelay,
     pollIntervalMs: config.mail.pollInterval,
   });
-  // TEMPORARY until the PWDX checker lands (same session): nothing counts as breached.
-  const breach = { check: async () => ({ breached: false, source: 'none' }) };
+  const breachChecker = createBreachChecker(breachCheckerOptions(config));
+  // A damaged index must not lock everyone out: the failure is logged and the password is not treated as breached.
+  const breach = {
+    async check(password: string): Promise<{ breached: boolean; source: string }> {
+      try {
+        return await breachChecker.check(password);
+      } catch (error) {
+        logger.error({ err: error }, 'breached-password check failed; treating the password as not breached');
+        return { breached: false, source: 'error' };
+      }
+    },
+  };
   const geo = lazyGeoLocator({ dbPath: config.geoipDb || undefined });
   const describeLocation = async (ip: string | null): Promise<string> => {
     if (!ip) return 'Unknown location';
@@ -153,8 +165,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       return 'Unknown location';
     }
   };
+  const adminDeps = { store, hasher, clock, breach };
   const account: AccountDeps = {
     describeLocation,
+    breach,
     store,
     hasher,
     clock,
@@ -214,28 +228,23 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const sessionCookie = { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) };
   const login: PasswordLoginDeps = {
-    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: true }, bot },
+    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: config.breach.actions.block }, bot },
     sessions,
     account,
     sessionCookie,
-    breachNotices: { notifyUser: true, notifyAdmins: false, emailIntervalMs: 3_600_000 },
+    breachNotices: { notifyUser: config.breach.actions.notifyUser, notifyAdmins: config.breach.actions.notifyAdmins === 'immediate', emailIntervalMs: 3_600_000 },
   };
   const pages = { csrf, productName: config.productName };
   const flows = createFlowRepository(store.oidc);
-  // Until 2FA enrollment exists nobody is enrolled, so the second-factor step is always skipped.
-  const secondFactor: SecondFactorPort = {
-    enrolled: async () => false,
-    takeAttempt: async () => true,
-    verify: async () => ({ ok: false, reason: 'not_enrolled' }),
-  };
+  const rp = relyingParty(config.publicUrl, config.productName);
   const steps: LoginStepDeps = {
     store,
     clock,
     csrf,
     flows,
     login,
-    secondFactor,
-    passkeys: null,
+    secondFactor: secondFactorPort(account),
+    passkeys: config.passkeys.enabled ? passkeyPort(account, rp, { offer: config.passkeys.offerAfterPasswordLogin, snoozeMs: config.passkeys.offerSnooze }) : null,
     productName: config.productName,
     flowTtlMs: config.tokens.interactionTtl,
     flowLimits: DEFAULT_FLOW_LIMITS,
@@ -280,6 +289,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await mailWorker.stop();
       await geo.close();
       reputation.close();
+      breachChecker.close();
       await transport.close();
       await store.close();
     },

@@ -170,9 +170,9 @@ async function startAutofill(endpoints: Endpoints): Promise<void> {
   try {
     await finish(endpoints, response);
   } catch (error) {
-    // The user picked a passkey and the server refused it: say why, and offer autofill again with a fresh challenge.
+    // The user picked a passkey and the server refused it: say why. Autofill is not offered again at once (an
+    // authenticator that answers by itself would loop); "Continue with passkey" still works and re-offers it.
     showError(error instanceof ServerRefusal ? error.message : MESSAGES.failed);
-    void startAutofill(endpoints);
   }
 }
 

@@ -3,6 +3,8 @@ import { loadConfig, type Config } from '../config/index.js';
 import { createHasher, openStore } from '../app.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
+import { createBreachChecker } from '../protection/breached/breach-checker.js';
+import { breachCheckerOptions } from '../protection/breached/checker-options.js';
 import type { Store } from '../store/store.js';
 import type { CliIo } from './io.js';
 
@@ -10,6 +12,7 @@ export interface CliContext {
   config: Config;
   store: Store;
   hasher: PasswordHasher;
+  breach: { check(password: string): Promise<{ breached: boolean; source: string }> };
   clock: Clock;
 }
 
@@ -17,7 +20,14 @@ export async function withStore<T>(io: CliIo, action: (ctx: CliContext) => Promi
   const config = loadConfig(io.env);
   const store = await openStore(config);
   try {
-    return await action({ config, store, hasher: createHasher(config), clock: systemClock });
+    let checker: ReturnType<typeof createBreachChecker> | undefined;
+    try {
+      // Built on first use only: commands that set no password never load the breach index.
+      const breach = { check: (password: string) => (checker ??= createBreachChecker(breachCheckerOptions(config))).check(password) };
+      return await action({ config, store, hasher: createHasher(config), clock: systemClock, breach });
+    } finally {
+      checker?.close();
+    }
   } finally {
     await store.close();
   }

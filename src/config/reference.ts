@@ -3,7 +3,7 @@ import { formatDuration } from './duration.js';
 import { parseConfig } from './load-config.js';
 import { OPTION_DOCS } from './schema.js';
 
-const DURATIONS = new Set(['sessionIdleTimeout', 'sessionAbsoluteTimeout', 'tokens.accessTokenTtl', 'tokens.idTokenTtl', 'tokens.authorizationCodeTtl', 'tokens.interactionTtl', 'setupLinkTtl', 'links.verifyEmailTtl', 'links.resetPasswordTtl', 'mail.retryBaseDelay', 'mail.pollInterval', 'bruteForce.blockDuration', 'bruteForce.emailInterval', 'bruteForce.unblockLinkTtl', 'bruteForce.loginLinkTtl', 'throttle.refillEvery', 'throttle.alertInterval']);
+const DURATIONS = new Set(['sessionIdleTimeout', 'sessionAbsoluteTimeout', 'tokens.accessTokenTtl', 'tokens.idTokenTtl', 'tokens.authorizationCodeTtl', 'tokens.interactionTtl', 'setupLinkTtl', 'links.verifyEmailTtl', 'links.resetPasswordTtl', 'mail.retryBaseDelay', 'mail.pollInterval', 'bruteForce.blockDuration', 'bruteForce.emailInterval', 'bruteForce.unblockLinkTtl', 'bruteForce.loginLinkTtl', 'throttle.refillEvery', 'throttle.alertInterval', 'breach.online.timeout', 'breach.online.cacheTtl', 'ipLists.pollInterval', 'passkeys.offerSnooze']);
 
 export function renderConfigReference(): string {
   const defaults = parseConfig({}) as unknown as Record<string, unknown>;

@@ -77,6 +77,9 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'bot.secretKey': { env: 'PORTCULLIS_CAPTCHA_SECRET', description: 'Secret of an external CAPTCHA provider.', secret: true },
   'bot.verifyUrl': { env: null, description: "Override of the external provider's siteverify URL (empty: the provider's own)." },
   'bot.failMode': { env: null, description: 'When an external provider is unreachable: `closed` refuses the login attempt, `open` lets it continue (logged as degraded).' },
+  'passkeys.enabled': { env: 'PORTCULLIS_PASSKEYS', description: 'Offer "Continue with passkey", passkey autofill and passkey management.' },
+  'passkeys.offerAfterPasswordLogin': { env: null, description: 'After a password login, offer "Create and use a passkey" (with "Not now").' },
+  'passkeys.offerSnooze': { env: null, description: 'How long "Not now" postpones the passkey offer.' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -183,6 +186,9 @@ export const configSchema = z.object({
       }
       return list;
     }),
+  passkeys: z
+    .object({ enabled: bool(true), offerAfterPasswordLogin: bool(true), offerSnooze: duration('30d') })
+    .prefault({}),
   bot: z
     .object({
       loginMode: z.enum(['never', 'when_risky', 'always']).default('when_risky'),

@@ -190,6 +190,8 @@ export interface RateLimitStore {
 /** Deduplication of notifications: a key can be claimed once per `ttlMs`. */
 export interface OnceStore {
   claim(key: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Whether a claim on `key` is still live at `now` (does not claim). */
+  isHeld(key: string, now: number): Promise<boolean>;
 }
 
 export interface IpListEntry {

@@ -35,6 +35,8 @@ export async function createTestApp(overrides: Record<string, unknown> = {}, opt
     // In-process tests drive the pages with a bare HTTP client, which the bot signals rightly flag.
     // Bot-detection tests pass their own `bot` settings (the defaults challenge such clients).
     bot: { loginMode: 'never', signupMode: 'never', resetMode: 'never' },
+    // Likewise the passkey offer after a password login is an extra page; passkey tests switch it back on.
+    passkeys: { offerAfterPasswordLogin: false },
     ...overrides,
   });
   const app = await createApp({ config, logger: createLogger('info', sink), clock: options.clock });

@@ -19,7 +19,7 @@ import { authorizeWithLogin, exchangeCode, seedPublicClient } from '../helpers/o
 function appOn(dataDir: string, argon2 = FAST_ARGON2): Promise<TestApp> {
   const logs: string[] = [];
   const sink = new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) });
-  const config = parseConfig({ nodeEnv: 'test', dataDir, secret: 'lifecycle-secret-lifecycle-secret-0123456789', argon2, logLevel: 'info', bot: { loginMode: 'never' } });
+  const config = parseConfig({ nodeEnv: 'test', dataDir, secret: 'lifecycle-secret-lifecycle-secret-0123456789', argon2, logLevel: 'info', bot: { loginMode: 'never' }, passkeys: { offerAfterPasswordLogin: false } });
   return createApp({ config, logger: createLogger('info', sink) }).then(async (app) => {
     await app.server.ready();
     return { ...app, logs, dispose: () => app.close() };

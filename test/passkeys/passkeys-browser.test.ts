@@ -1,7 +1,7 @@
 // Real passkey ceremonies in Chromium with a CDP virtual authenticator, driven through web/passkeys.ts and verified by the use-cases.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { bundle as bundleWebAsset } from '../../src/http/routes/assets.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -92,9 +92,8 @@ describe('passkeys in Chromium (CDP virtual authenticator)', { skip }, () => {
 
   before(async () => {
     bundleDir = mkdtempSync(join(tmpdir(), 'pc-web-'));
-    const built = spawnSync(process.execPath, ['scripts/build-web.mjs', '--outdir', bundleDir], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
-    const bundle = readFileSync(join(bundleDir, 'passkeys.js'), 'utf8');
+    // The same in-memory esbuild bundle the server serves at /assets/passkeys.js.
+    const bundle = await bundleWebAsset('passkeys.ts');
     const css = readFileSync('web/portcullis.css', 'utf8');
 
     const backend = backends()[0];

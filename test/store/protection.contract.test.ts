@@ -272,6 +272,17 @@ for (const backend of protectionBackends()) {
         assert.equal(await once.claim(key, HOUR, now + HOUR + 1), false, 'and that claim starts a new ttl');
       });
 
+      it('isHeld reports a live claim without claiming', async () => {
+        const { once } = stores;
+        const key = unique('held');
+        const now = isolatedNow();
+        assert.equal(await once.isHeld(key, now), false, 'never claimed');
+        assert.equal(await once.isHeld(key, now), false, 'asking twice claims nothing');
+        assert.equal(await once.claim(key, 60_000, now), true, 'isHeld did not claim');
+        assert.equal(await once.isHeld(key, now + 59_999), true);
+        assert.equal(await once.isHeld(key, now + 60_000), false, 'not after the ttl');
+      });
+
       it('50 concurrent claim() calls: exactly one wins', async () => {
         // Threat: duplicate notifications (two block emails, two alerts) from racing requests.
         const { once } = stores;

@@ -14,7 +14,7 @@ const BUNDLES: Record<string, string> = {
   'passkeys.js': 'passkeys.ts',
 };
 
-async function bundle(entry: string): Promise<string> {
+export async function bundle(entry: string): Promise<string> {
   const result = await build({
     entryPoints: [fileURLToPath(new URL(entry, WEB_DIR))],
     bundle: true,

@@ -32,7 +32,7 @@ export function passkeyOfferPage(v: { productName: string; csrfToken: string; de
   return layout({
     title: 'Create a passkey',
     productName: v.productName,
-    scripts: ['/assets/login.js'],
+    scripts: ['/assets/passkeys.js'],
     body: html`<h1>Sign in faster next time</h1>
 <p class="lead">Create a passkey for this account. Next time you sign in with your fingerprint, face or screen lock instead of a password, and nobody can phish it.</p>
 <form id="passkey-offer" method="post" action="${v.declineAction}">

@@ -30,7 +30,7 @@ export function loginPage(v: LoginView): string {
 ${alert(v.error)}${alert(v.notice, 'info')}
 ${
   v.passkey
-    ? html`<button type="button" id="continue-with-passkey" class="secondary" data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}">Continue with passkey</button>
+    ? html`<button type="button" id="continue-with-passkey" class="secondary" hidden data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}">Continue with passkey</button>
 <div id="no-passkeys" class="alert info" role="alert" tabindex="-1" hidden>
   <strong>No passkeys available</strong>
   <p>This browser did not offer a passkey for this site. That usually means one of these:</p>

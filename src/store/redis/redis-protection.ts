@@ -133,6 +133,9 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
     async claim(key, ttlMs, now) {
       return (await redis.eval(CLAIM, 1, `${p}once:${key}`, now, now + ttlMs, ttlMs)) === 1;
     },
+    async isHeld(key, now) {
+      return Number((await redis.get(`${p}once:${key}`)) ?? '0') > now;
+    },
   };
 
   return {

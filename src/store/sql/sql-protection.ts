@@ -111,5 +111,9 @@ export function sqlOnceStore(db: Kysely<Database>): OnceStore {
         .executeTakeFirst();
       return row !== undefined;
     },
+    async isHeld(key, now) {
+      const row = await db.selectFrom('once_keys').select('key').where('key', '=', key).where('expires_at', '>', now).executeTakeFirst();
+      return row !== undefined;
+    },
   };
 }
