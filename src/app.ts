@@ -47,6 +47,7 @@ import { createPowCaptcha } from './protection/captcha/pow-captcha.js';
 import { createSiteverifyCaptcha } from './protection/captcha/siteverify-captcha.js';
 import { passkeyPort, secondFactorPort } from './account/login-ports.js';
 import { relyingParty } from './authn/webauthn.js';
+import { accountSecurityRoutes } from './http/routes/account-security.js';
 import { DEFAULT_FLOW_LIMITS } from './login/login-flow.js';
 import type { Mailer } from './mail/templates/template-types.js';
 import type { MailTransport } from './mail/message.js';
@@ -96,6 +97,12 @@ export async function openStore(config: Config): Promise<Store> {
   };
 }
 
+/** The outbox mailer: the server and the CLI enqueue the same way; the server's worker delivers. */
+export function createMailer(config: Config, store: Store, clock: Clock): Mailer {
+  const branding = { productName: config.productName, logoUrl: config.logoUrl || null, supportContact: config.supportContact || null, publicUrl: config.publicUrl };
+  return createOutboxMailer({ outbox: store.outbox, sealKey: deriveKey(config.secret, 'seal-mail'), branding, clock });
+}
+
 export function createHasher(config: Config): PasswordHasher {
   return createPasswordHasher(config.argon2);
 }
@@ -126,9 +133,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const sessions = createSessionService(store.sessions, clock, limits);
   logoutHook(provider, { sessions, store, clock, logger });
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
-  const branding = { productName: config.productName, logoUrl: config.logoUrl || null, supportContact: config.supportContact || null, publicUrl: config.publicUrl };
   const mailSealKey = deriveKey(config.secret, 'seal-mail');
-  const mailer = createOutboxMailer({ outbox: store.outbox, sealKey: mailSealKey, branding, clock });
+  const mailer = createMailer(config, store, clock);
   const transport: MailTransport = config.smtpUrl
     ? createSmtpTransport(config.smtpUrl)
     : createDevTransport(store.devMailbox, clock, (line) => logger.info({ devMail: true }, line), config.publicUrl);
@@ -267,7 +273,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     signupRoutes({ ...pages, account, signupEnabled: config.signupEnabled, signupPerIpPerMinute: config.signupPerIpPerMinute }),
     passwordRoutes({ ...pages, account, resetPerIpPerMinute: config.signupPerIpPerMinute }),
     protectionLinkRoutes({ ...pages, account, sessions, loginLinkTtlMs: config.bruteForce.loginLinkTtl, sessionCookie }),
-    accountRoutes({ ...pages, account, sessions, steps, secureCookies: config.cookieSecure }),
+    accountRoutes({ ...pages, account, sessions, steps, secureCookies: config.cookieSecure, passkeysEnabled: config.passkeys.enabled }),
+    accountSecurityRoutes({ ...pages, account, sessions, rp, passkeysEnabled: config.passkeys.enabled }),
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),

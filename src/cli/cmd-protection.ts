@@ -3,6 +3,8 @@ import { listBlocks, listThrottled, releaseIp, unblockIdentifier } from '../admi
 import type { Command } from './commands.js';
 import { withStore } from './context.js';
 import { printTable, UsageError } from './io.js';
+import { PortcullisError } from '../domain/errors.js';
+import { resetTwoFactor } from '../account/two-factor.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -65,6 +67,30 @@ export const ipReleaseCommand: Command = {
     await withStore(io, async ({ store, clock }) => {
       const released = await releaseIp(store, clock, ip, 'cli');
       io.stdout.write(released ? `Released ${ip}.\n` : `${ip} was not throttled; nothing to do.\n`);
+    });
+    return 0;
+  },
+};
+
+export const userReset2faCommand: Command = {
+  name: 'user reset-2fa',
+  summary: "Remove a user's authenticator app and recovery codes (passkeys are kept); the user is emailed",
+  usage: 'portcullis user reset-2fa <email|id>',
+  options: {},
+  allowPositionals: true,
+  async run({ positionals }, io) {
+    const key = positionals[0];
+    if (!key) throw new UsageError('give the user email or id');
+    await withStore(io, async (ctx) => {
+      const user = (await ctx.store.users.findByEmail(key)) ?? (await ctx.store.users.findById(key));
+      if (!user) throw new PortcullisError('not_found', { message: `No user "${key}". List users with: portcullis user list` });
+      const { removed } = await resetTwoFactor({ store: ctx.store, clock: ctx.clock, mailer: ctx.mailer, publicUrl: ctx.config.publicUrl }, user.id, { via: 'cli' });
+      const passkeys = await ctx.store.passkeys.countForUser(user.id);
+      io.stdout.write(
+        removed
+          ? `Two-step verification reset for ${user.email}; ${passkeys} passkey(s) kept. The user was emailed.\n`
+          : `${user.email} had no two-step verification; nothing to do.\n`,
+      );
     });
     return 0;
   },

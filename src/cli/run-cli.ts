@@ -7,7 +7,7 @@ import { serveCommand } from './cmd-serve.js';
 import { configCommand, keysRotateCommand, migrateCommand } from './cmd-basic.js';
 import { orgAddUserCommand, orgCreateCommand, orgListCommand, userCreateCommand, userListCommand, userSetRoleCommand, userShowCommand } from './cmd-users.js';
 import { clientAddCommand, clientListCommand } from './cmd-clients.js';
-import { blocksListCommand, ipReleaseCommand, ipThrottledCommand, userUnblockCommand } from './cmd-protection.js';
+import { blocksListCommand, ipReleaseCommand, ipThrottledCommand, userReset2faCommand, userUnblockCommand } from './cmd-protection.js';
 import { mailListCommand } from './cmd-mail.js';
 import { breachCheckCommand, breachImportCommand } from './cmd-breach.js';
 import { ipListImportCommand, ipListListCommand, ipListRemoveCommand } from './cmd-iplist.js';
@@ -21,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   userShowCommand,
   userSetRoleCommand,
   userUnblockCommand,
+  userReset2faCommand,
   blocksListCommand,
   ipThrottledCommand,
   ipReleaseCommand,

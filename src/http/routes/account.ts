@@ -11,6 +11,7 @@ import { normaliseIp } from '../client-ip.js';
 import { clearSessionCookie, currentUser, safeNextPath, SESSION_COOKIE, type SignedIn } from '../auth-session.js';
 import { loginStepRoutes, type LoginStepDeps, type LoginSurface, type Transaction } from '../login/login-steps.js';
 import { randomId } from '../../crypto/tokens.js';
+import { listPasskeys } from '../../account/passkeys.js';
 import { describeDevice } from '../describe-device.js';
 import { accountPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
@@ -23,6 +24,7 @@ export interface AccountRouteDeps {
   productName: string;
   secureCookies: boolean;
   steps: LoginStepDeps;
+  passkeysEnabled: boolean;
 }
 
 const LOGIN_COOKIE = 'portcullis_login';
@@ -66,6 +68,9 @@ const NOTICES: Record<string, string> = {
   password: 'Your password is changed. Your other sessions were signed out.',
   email: 'If that address can be used, we sent it a confirmation link. Your email changes once you open it.',
   session: 'That session is signed out.',
+  passkey: 'Your new passkey is ready. Next time, choose "Continue with passkey".',
+  passkey_removed: 'The passkey was deleted.',
+  passkey_renamed: 'The passkey was renamed.',
 };
 
 const when = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -79,6 +84,8 @@ export function accountRoutes(deps: AccountRouteDeps) {
     const org = user.orgId ? await account.store.orgs.findById(user.orgId) : null;
     const sessions = await account.store.sessions.listActiveForUser(user.id);
     const events = await account.store.events.list({ userId: user.id, limit: 20 });
+    const passkeys = deps.passkeysEnabled ? await listPasskeys(account, user) : null;
+    const totp = await account.store.mfa.getTotp(user.id);
     return sendHtml(
       reply,
       status,
@@ -98,6 +105,8 @@ export function accountRoutes(deps: AccountRouteDeps) {
           current: s.id === session.id,
         }))),
         events: events.map((e) => ({ at: when(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
+        passkeys: passkeys?.map((p) => ({ id: p.credentialId, name: p.name, created: when(p.createdAt), lastUsed: p.lastUsedAt ? when(p.lastUsedAt) : 'never', synced: p.synced })) ?? null,
+        twoFactor: { enrolled: Boolean(totp?.confirmedAt), recoveryCodesLeft: await account.store.mfa.countRecoveryCodes(user.id) },
       }),
     );
   }

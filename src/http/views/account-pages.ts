@@ -1,6 +1,6 @@
 // Pages for sign-up, email links, password reset and the account page.
 import { alert, layout } from './layout.js';
-import { html, type SafeHtml } from './html.js';
+import { html, trusted, type SafeHtml } from './html.js';
 
 interface FormPage {
   productName: string;
@@ -88,13 +88,64 @@ export interface AccountView {
   user: { email: string; name: string | null; emailVerified: boolean; org: string | null; role: string };
   sessions: { id: string; device: string; ip: string; location: string; lastSeen: string; created: string; current: boolean }[];
   events: { at: string; description: string; ip: string; outcome: string }[];
+  passkeys: { id: string; name: string; created: string; lastUsed: string; synced: boolean }[] | null;
+  twoFactor: { enrolled: boolean; recoveryCodesLeft: number };
+}
+
+export function totpEnrollPage(v: { productName: string; csrfToken: string; qrSvg: string; secret: string; error?: string | null }): string {
+  return page(
+    v.productName,
+    'Set up two-step verification',
+    html`<h1>Set up two-step verification</h1>
+<ol>
+  <li>Open your authenticator app (for example Google Authenticator, 1Password or Microsoft Authenticator) and scan this code.</li>
+  <li>Enter the 6-digit code the app shows.</li>
+</ol>
+<div class="qr" role="img" aria-label="QR code for your authenticator app">${trusted(v.qrSvg)}</div>
+<p>Cannot scan? Enter this key by hand: <code class="secret">${v.secret}</code></p>
+${alert(v.error)}
+<form method="post" action="/account/2fa/confirm" novalidate>
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <label for="code">Code from the app</label>
+  <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="10" autofocus>
+  <button type="submit">Turn on two-step verification</button>
+</form>`,
+  );
+}
+
+export function recoveryCodesPage(v: { productName: string; codes: string[]; heading: string }): string {
+  return page(
+    v.productName,
+    v.heading,
+    html`<h1>${v.heading}</h1>
+<div class="alert info" role="status">Save these recovery codes somewhere safe, such as your password manager. Each works once, if you lose your authenticator app. They are shown only now.</div>
+<ul class="codes" aria-label="Recovery codes">${v.codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
+<a class="button" href="/account">I have saved them</a>`,
+  );
+}
+
+export function confirmDeletePasskeyPage(v: { productName: string; csrfToken: string; id: string; name: string }): string {
+  return page(
+    v.productName,
+    'Delete passkey',
+    html`<h1>Delete this passkey?</h1>
+<p>You will no longer be able to sign in with <strong>${v.name}</strong>. Your other passkeys and your password keep working.</p>
+<form method="post" action="/account/passkeys/${v.id}/delete">
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <button type="submit">Delete passkey</button>
+</form>
+<a class="button secondary" href="/account">Cancel</a>`,
+  );
 }
 
 export function accountPage(v: AccountView): string {
   const csrf = html`<input type="hidden" name="csrf" value="${v.csrfToken}">`;
-  return page(
-    v.productName,
-    'Your account',
+  return layout({
+    productName: v.productName,
+    title: 'Your account',
+    wide: true,
+    scripts: v.passkeys ? ['/assets/passkeys.js'] : [],
+    body: 
     html`<h1>Your account</h1>
 ${alert(v.error)}${alert(v.notice, 'info')}
 <section aria-labelledby="profile-h">
@@ -131,6 +182,45 @@ ${alert(v.error)}${alert(v.notice, 'info')}
   <button type="submit" class="secondary">Send confirmation link</button>
 </form>
 </section>
+${
+  v.passkeys
+    ? html`<section aria-labelledby="passkeys-h">
+<h2 id="passkeys-h">Passkeys</h2>
+<p class="muted">Sign in with your fingerprint, face or screen lock instead of a password. Synced passkeys are copied to your other devices by your passkey provider.</p>
+${
+  v.passkeys.length === 0
+    ? html`<p>You have no passkeys yet.</p>`
+    : html`<table class="list"><thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>
+${v.passkeys.map(
+  (p) => html`<tr><td><form method="post" action="/account/passkeys/${p.id}/rename" class="inline-form">${csrf}<label class="visually-hidden" for="pk-${p.id}">Name of passkey ${p.name}</label><input id="pk-${p.id}" name="name" type="text" maxlength="64" value="${p.name}" class="inline"> <button type="submit" class="secondary">Rename</button></form>
+${p.synced ? html` <span class="badge">synced</span>` : html` <span class="badge">this device only</span>`}</td><td>${p.created}</td><td>${p.lastUsed}</td>
+<td><a class="button secondary small" href="/account/passkeys/${p.id}/delete">Delete</a></td></tr>`,
+)}
+</tbody></table>`
+}
+<button type="button" id="create-passkey" data-options-url="/account/passkeys/options" data-verify-url="/account/passkeys/verify" data-csrf="${v.csrfToken}">Add a passkey</button>
+<div id="passkey-status" role="status" aria-live="polite"></div>
+</section>`
+    : ''
+}
+<section aria-labelledby="mfa-h">
+<h2 id="mfa-h">Two-step verification</h2>
+${
+  v.twoFactor.enrolled
+    ? html`<p><span class="badge">on</span> Signing in with your password also asks for a code from your authenticator app. ${v.twoFactor.recoveryCodesLeft} recovery code${v.twoFactor.recoveryCodesLeft === 1 ? '' : 's'} left.</p>
+<form method="post" action="/account/2fa/recovery-codes" novalidate>${csrf}
+  <label for="regen-code">Code from your authenticator app</label>
+  <input id="regen-code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="10">
+  <button type="submit" class="secondary">Make new recovery codes</button>
+</form>`
+    : html`<p>Add a second step to password sign-ins: a 6-digit code from an authenticator app. Passkeys already include it.</p>
+<form method="post" action="/account/2fa/start" novalidate>${csrf}
+  <label for="mfa-password">Current password</label>
+  <input id="mfa-password" name="current" type="password" autocomplete="current-password" maxlength="1024">
+  <button type="submit">Set up an authenticator app</button>
+</form>`
+}
+</section>
 <section aria-labelledby="sessions-h">
 <h2 id="sessions-h">Active sessions</h2>
 <table class="list"><thead><tr><th scope="col">Device</th><th scope="col">IP and location</th><th scope="col">Last seen</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>
@@ -148,6 +238,5 @@ ${v.events.map((e) => html`<tr><td>${e.at}</td><td>${e.description}</td><td>${e.
 </tbody></table>
 </section>
 <form method="post" action="/logout">${csrf}<button type="submit" class="secondary">Sign out</button></form>`,
-    true,
-  );
+  });
 }
