@@ -17,3 +17,8 @@ it('every schema option is documented', () => {
     });
   for (const key of keys(configSchema.shape as unknown as Record<string, unknown>)) assert.ok(OPTION_DOCS[key], `option ${key} has no description`);
 });
+
+it('docs/captcha.md is generated from the bot rules (run `npm run docs:config`)', async () => {
+  const { renderCaptchaDoc } = await import('../protection/bot/captcha-doc.js');
+  assert.equal(readFileSync(new URL('../../docs/captcha.md', import.meta.url), 'utf8'), renderCaptchaDoc());
+});
