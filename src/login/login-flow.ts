@@ -5,6 +5,7 @@ export type LoginState = (typeof LOGIN_STATES)[number];
 export type LoginEvent =
   | 'password_failed'
   | 'password_verified'
+  | 'login_link_used'
   | 'passkey_verified'
   | 'session_reused'
   | 'second_factor_not_enrolled'
@@ -22,6 +23,8 @@ export const TRANSITIONS: Readonly<Record<LoginState, Partial<Record<LoginEvent,
   credentials: {
     password_failed: 'credentials',
     password_verified: 'second_factor',
+    // A one-time login link (sent after an unblock) stands in for the password only: the second factor still follows.
+    login_link_used: 'second_factor',
     // A passkey proves possession and user verification: it satisfies MFA and skips the offer.
     passkey_verified: 'authenticated',
     session_reused: 'authenticated',
@@ -90,7 +93,7 @@ export function transition(
       amr,
       failedAttempts: flow.failedAttempts + (event === 'password_failed' ? 1 : 0),
       secondFactorAttempts,
-      stepDeadline: event === 'password_verified' ? now + limits.secondFactorWindowMs : flow.stepDeadline,
+      stepDeadline: event === 'password_verified' || event === 'login_link_used' ? now + limits.secondFactorWindowMs : flow.stepDeadline,
     },
   };
 }

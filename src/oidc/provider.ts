@@ -39,7 +39,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     findAccount: findAccountIn(store.users),
     claims: {
-      openid: ['sub'],
+      // amr (RFC 8176: pwd, otp, hwk, user, mfa) tells the app how the user signed in. It must be a claim of the openid
+      // scope: with conformIdTokenClaims (the default) and an access token issued, the ID token carries only the
+      // openid scope's claims, and amr is neither among oidc-provider's default claims nor requested by clients.
+      openid: ['sub', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'updated_at'],
     },

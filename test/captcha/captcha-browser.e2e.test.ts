@@ -1,5 +1,5 @@
 // Bot detection and the CAPTCHA end to end: real Chromium against a listening Portcullis, on the account page's own sign-in (/login).
-import { describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,37 +25,35 @@ async function freePort(): Promise<number> {
 interface Setup {
   app: TestApp;
   baseUrl: string;
-  browser: TestBrowser;
   page: Page;
-  /** Console messages and `securitypolicyviolation` reports, to check the CSP was respected. */
+  /** CSP reports from the console and from `securitypolicyviolation` events, to check the CSP was respected. */
   cspViolations(): Promise<string[]>;
 }
 
-/** A listening app with one user, and a fresh Chromium with a normal desktop user agent; both go away after the test. */
+/**
+ * One Chromium (with a normal desktop user agent) for the suite; each test gets its own listening app with one user,
+ * a fresh page and no cookies (cookies are per host, not per port, so the previous test's would otherwise leak in).
+ */
+let browser: TestBrowser | undefined;
+
 async function setUp(t: TestContext, bot: Record<string, unknown>): Promise<Setup> {
+  assert.ok(browser, 'the browser was launched');
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
   const app = await createTestApp({ publicUrl: baseUrl, port, bot });
   t.after(() => app.dispose());
   await app.server.listen({ port, host: '127.0.0.1' });
   await seedUser(app, EMAIL, PASSWORD);
-  const browser = await launchBrowserAs();
-  t.after(() => browser.close());
-  const { page } = browser;
+  await browser.context.clearCookies();
+  const page = await browser.context.newPage();
+  t.after(() => page.close());
   const console: string[] = [];
   page.on('console', (message) => {
     if (/Content[- ]Security[- ]Policy|Refused to/i.test(message.text())) console.push(message.text());
   });
-  // Init scripts run outside the page's CSP, so this listener does not itself need an exception.
-  await browser.context.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
-  });
   return {
     app,
     baseUrl,
-    browser,
     page,
     async cspViolations() {
       const reported = await page.evaluate(() => (window as unknown as { __cspViolations?: string[] }).__cspViolations ?? []);
@@ -77,12 +75,25 @@ async function submitAndWait(page: Page): Promise<void> {
 }
 
 describe('bot detection and CAPTCHA in real Chromium', { skip }, () => {
+  before(async () => {
+    browser = await launchBrowserAs();
+    // Init scripts run outside the page's CSP, so this listener does not itself need an exception.
+    await browser.context.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
+      document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
   test('a normal browser login with the default settings and one user is never challenged', async (t) => {
     // Threat (to users): a bot defence that challenges ordinary people trains them to solve CAPTCHAs everywhere, and locks out some.
     const { app, baseUrl, page } = await setUp(t, { loginMode: 'when_risky' });
     assert.ok(!(await page.evaluate(() => navigator.userAgent)).includes('Headless'), 'the browser presents an ordinary user agent');
     await openLogin(page, baseUrl);
-    assert.equal(await page.getByText(IMAGE_PROMPT).count(), 0, 'no challenge on the first page');
+    assert.equal(await page.getByText(IMAGE_PROMPT, { exact: true }).count(), 0, 'no challenge on the first page');
     await page.waitForTimeout(1_500);
     await page.locator('#email').pressSequentially(EMAIL, { delay: 35 });
     await page.locator('#password').pressSequentially(PASSWORD, { delay: 35 });
@@ -103,7 +114,7 @@ describe('bot detection and CAPTCHA in real Chromium', { skip }, () => {
       await page.fill('#email', `someone-${i}@example.test`);
       await page.fill('#password', `guess number ${i}`);
       await submitAndWait(page);
-      assert.equal(await page.getByText(IMAGE_PROMPT).count(), 0, `attempt ${i} is not challenged`);
+      assert.equal(await page.getByText(IMAGE_PROMPT, { exact: true }).count(), 0, `attempt ${i} is not challenged`);
       assert.equal(await page.getByText(MESSAGES.invalidCredentials).count(), 1, `attempt ${i} fails on the password`);
     }
     // The sixth identifier trips credential stuffing: the right password alone no longer gets in.
@@ -111,7 +122,7 @@ describe('bot detection and CAPTCHA in real Chromium', { skip }, () => {
     await page.fill('#email', EMAIL);
     await page.fill('#password', PASSWORD);
     await submitAndWait(page);
-    await page.getByText(IMAGE_PROMPT).waitFor();
+    await page.getByText(IMAGE_PROMPT, { exact: true }).waitFor();
     assert.ok(await page.locator('[data-captcha-svg] svg').isVisible(), 'the distorted image is shown');
     assert.equal(new URL(page.url()).pathname, '/login');
     const [required] = await eventsOf(app, 'captcha_required');
@@ -143,7 +154,7 @@ describe('bot detection and CAPTCHA in real Chromium', { skip }, () => {
     // Threat (to users): people who cannot read the image must still get in, without a third party and without typing.
     const { app, baseUrl, page, cspViolations } = await setUp(t, { loginMode: 'always' });
     await openLogin(page, baseUrl);
-    await page.getByText(IMAGE_PROMPT).waitFor();
+    await page.getByText(IMAGE_PROMPT, { exact: true }).waitFor();
     await page.fill('#email', EMAIL);
     await page.fill('#password', PASSWORD);
     const started = Date.now();
@@ -166,7 +177,7 @@ describe('bot detection and CAPTCHA in real Chromium', { skip }, () => {
     // Threat (to users): an unreadable image must be replaceable without reloading, and without loosening the CSP for it.
     const { app, baseUrl, page, cspViolations } = await setUp(t, { loginMode: 'always' });
     await openLogin(page, baseUrl);
-    await page.getByText(IMAGE_PROMPT).waitFor();
+    await page.getByText(IMAGE_PROMPT, { exact: true }).waitFor();
     const firstId = await page.inputValue('input[name="captcha_id"]');
     const firstSvg = await page.locator('[data-captcha-svg]').innerHTML();
     const [reply] = await Promise.all([

@@ -10,6 +10,7 @@ import { MESSAGES } from '../../src/http/password-login.js';
 import { unblockIdentifier } from '../../src/admin/protection.js';
 import { addClient } from '../../src/admin/clients.js';
 import type { SecurityEvent } from '../../src/events/event-codes.js';
+import { generateTotpSecret, totpCode } from '../../src/authn/totp.js';
 
 // Not a real-world password, so a breached-password check can never refuse it.
 const PASSWORD = 'portcullis test passphrase 7f3a';
@@ -338,9 +339,35 @@ describe('brute-force protection (SQLite, fake clock)', () => {
     assert.equal(late.jar.get('portcullis_session'), undefined);
   });
 
-  // The issue also asks that the link "still requires 2FA when enrolled". Nobody can enrol yet (src/app.ts: `enrolled: async () => false`),
-  // and POST /login-link/:token creates the session directly, outside the login steps: it must go through the second-factor step once 2FA lands.
-  test.todo('the one-time login link still requires 2FA when enrolled');
+  test('the one-time login link still requires 2FA when enrolled', async () => {
+    // Threat: someone who reads the user's mailbox, but has no access to their authenticator, signing in through the emailed link.
+    const { email, user } = await blockedUser('twofa');
+    const secret = generateTotpSecret();
+    await app.store.mfa.enableTotp(user.id, secret, clock.now());
+    const unblock = await inbox.newLink(email, '/unblock');
+    const owner = browserFrom(app, { ip: randomIpv4() });
+    await owner.postForm(unblock, { csrf: await csrfFrom(owner, unblock) });
+    const loginLink = await inbox.newLink(email, '/login-link');
+
+    const device = new Browser(app.server);
+    const used = await device.postForm(loginLink, { csrf: hiddenCsrf((await device.get(loginLink)).body) });
+    assert.equal(used.statusCode, 303, used.body.slice(0, 300));
+    assert.notEqual(location(used), '/account', 'the link alone does not reach the account');
+    assert.equal(device.jar.get('portcullis_session'), undefined, 'no session before the second factor');
+    assert.deepEqual(await app.store.sessions.listActiveForUser(user.id), []);
+    assert.equal((await device.get('/account')).statusCode, 303, 'the account page still asks to sign in');
+
+    const step = await device.get(location(used));
+    assert.equal(step.statusCode, 200);
+    assert.match(step.body, /Two-step verification/);
+    const code = totpCode({ secret, now: clock.now() });
+    const wrong = await device.postForm('/login/mfa', { csrf: hiddenCsrf(step.body), code: code === '000000' ? '111111' : '000000' });
+    assert.equal(wrong.statusCode, 401, 'a wrong code is refused');
+    assert.equal(device.jar.get('portcullis_session'), undefined);
+    assertSignedIn(await device.postForm('/login/mfa', { csrf: hiddenCsrf(wrong.body), code }), 'after the second factor');
+    assert.equal((await device.get('/account')).statusCode, 200);
+    assert.equal((await device.get(loginLink)).statusCode, 410, 'the link stays used');
+  });
 
   test('a successful login clears the count for that IP', async () => {
     // Threat: a legitimate user who mistypes now and then being blocked by failures spread over months.

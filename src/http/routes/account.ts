@@ -10,6 +10,7 @@ import { formField, UID_PATTERN } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import { clearSessionCookie, currentUser, safeNextPath, SESSION_COOKIE, type SignedIn } from '../auth-session.js';
 import { loginStepRoutes, type LoginStepDeps, type LoginSurface, type Transaction } from '../login/login-steps.js';
+import { startFlow, transition } from '../../login/login-flow.js';
 import { randomId } from '../../crypto/tokens.js';
 import { listPasskeys } from '../../account/passkeys.js';
 import { describeDevice } from '../describe-device.js';
@@ -28,6 +29,25 @@ export interface AccountRouteDeps {
 }
 
 const LOGIN_COOKIE = 'portcullis_login';
+const transactionKey = (cookie: string): string => `account:${cookie}`;
+
+function setLoginCookie(reply: FastifyReply, deps: Pick<AccountRouteDeps, 'steps' | 'secureCookies'>, key: string): void {
+  reply.setCookie(LOGIN_COOKIE, key, { path: '/login', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: Math.floor(deps.steps.flowTtlMs / 1000) });
+}
+
+/**
+ * Starts an account-page sign-in whose first factor was a one-time login link, at the second-factor step, and returns
+ * the page to go to. The code check and the rest of the sign-in then run as after a password.
+ */
+export async function continueLoginAtSecondFactor(reply: FastifyReply, deps: Pick<AccountRouteDeps, 'steps' | 'secureCookies'>, userId: string): Promise<string> {
+  const key = randomId();
+  const now = deps.steps.clock.now();
+  const started = transition(startFlow(now, deps.steps.flowTtlMs), 'login_link_used', now, { accountId: userId }, deps.steps.flowLimits);
+  if (!started.ok) throw new Error(`a new login flow refused login_link_used: ${started.reason}`);
+  await deps.steps.flows.save(transactionKey(key), started.flow);
+  setLoginCookie(reply, deps, key);
+  return '/login';
+}
 
 /** The account page's own sign-in: the transaction lives in a short-lived cookie, and success goes to `next`. */
 function accountSurface(deps: AccountRouteDeps): LoginSurface {
@@ -51,10 +71,10 @@ function accountSurface(deps: AccountRouteDeps): LoginSurface {
       let key = request.cookies[LOGIN_COOKIE];
       if (!key || !/^[A-Za-z0-9_-]{22}$/.test(key)) {
         key = randomId();
-        reply.setCookie(LOGIN_COOKIE, key, { path: '/login', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: Math.floor(deps.steps.flowTtlMs / 1000) });
+        setLoginCookie(reply, deps, key);
       }
       // The account surface has no OIDC client; `clientId` carries the local destination instead.
-      return { key: `account:${key}`, clientName: 'your account', clientId: safeNextPath((request.query as { next?: unknown }).next) };
+      return { key: transactionKey(key), clientName: 'your account', clientId: safeNextPath((request.query as { next?: unknown }).next) };
     },
     async complete(_request, reply, _tx, _userId, _amr) {
       reply.clearCookie(LOGIN_COOKIE, { path: '/login' });

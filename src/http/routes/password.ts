@@ -1,5 +1,5 @@
 // Forgotten password and reset by email link. The request answers the same for every address.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
 import type { AccountDeps } from '../../account/account-deps.js';
 import { completePasswordReset, inspectResetLink, requestPasswordReset } from '../../account/password-reset.js';
@@ -12,17 +12,25 @@ import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import { checkEmailPage, confirmLinkPage, forgotPage, resetPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
-import { linkProblemPage, sendHtml } from './signup.js';
+import { CAPTCHA_TEXT, imageRoute, linkProblemPage, sendHtml } from './signup.js';
+import type { BotGuard } from '../../protection/bot/bot-guard.js';
+import { checkHuman, formProtection } from '../human-check.js';
 
 type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
 
-export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; productName: string; resetPerIpPerMinute: number }) {
+export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; productName: string; resetPerIpPerMinute: number; bot: BotGuard | null }) {
   const { account, csrf, productName } = deps;
   const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
   const forgotLink = { href: '/password/forgot', label: 'Request a new link' };
 
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/password/forgot', async (request, reply) => sendHtml(reply, 200, forgotPage({ productName, csrfToken: csrf.issue(request, reply, 'forgot') })));
+    const render = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { error?: string | null; notice?: string | null; email?: string } = {}, withChallenge = false) => {
+      const csrfToken = csrf.issue(request, reply, 'forgot');
+      const protection = await formProtection(deps.bot, request, 'reset', account.clock.now(), withChallenge, '/password/forgot/captcha/image');
+      return sendHtml(reply, status, forgotPage({ productName, csrfToken, ...protection, ...extra }));
+    };
+    app.get('/password/forgot', async (request, reply) => render(request, reply, 200));
+    app.get('/password/forgot/captcha/image', async (request, reply) => imageRoute(deps.bot, account, request, reply, 'reset'));
 
     app.post('/password/forgot', async (request, reply) => {
       csrf.verify(request, 'forgot');
@@ -34,11 +42,13 @@ export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; product
         throw new PortcullisError('rate_limited', { message: 'Too many reset requests from your network. Wait a minute and try again.' });
       }
       const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
+      const human = await checkHuman(deps.bot, account.store.events, request, 'reset', email.toLowerCase(), now);
+      if (!human.ok) return render(request, reply, 401, { email, ...(human.failed ? { error: CAPTCHA_TEXT.wrong } : { notice: CAPTCHA_TEXT.required }) }, true);
       try {
         await requestPasswordReset(account, email, context(request));
       } catch (error) {
         if (isPortcullisError(error) && error.code === 'invalid_input') {
-          return sendHtml(reply, 400, forgotPage({ productName, csrfToken: csrf.issue(request, reply, 'forgot'), error: error.publicMessage, email }));
+          return render(request, reply, 400, { error: error.publicMessage, email });
         }
         throw error;
       }

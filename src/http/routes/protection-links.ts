@@ -1,5 +1,6 @@
 // The Unblock link and the one-time login link. GET shows one button; only the POST acts, so mail scanners consume nothing.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { LoginStepDeps } from '../login/login-steps.js';
 import type { AccountDeps } from '../../account/account-deps.js';
 import { unblockWithLink, useLoginLink } from '../../account/protection-notices.js';
 import { inspectLink } from '../../links/link-tokens.js';
@@ -10,6 +11,7 @@ import { setSessionCookie } from '../auth-session.js';
 import { confirmLinkPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
 import { linkProblemPage, sendHtml } from './signup.js';
+import { continueLoginAtSecondFactor } from './account.js';
 
 type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
 
@@ -20,6 +22,9 @@ export interface ProtectionLinkDeps {
   productName: string;
   loginLinkTtlMs: number;
   sessionCookie: { secure: boolean; maxAgeSeconds: number };
+  /** The account page's sign-in steps: a user with a second factor finishes the link login there. */
+  steps: LoginStepDeps;
+  secureCookies: boolean;
 }
 
 export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
@@ -78,7 +83,9 @@ export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
       const ctx = context(request);
       const result = await useLoginLink(account, request.params.token, ctx);
       if (!result.ok) return sendHtml(reply, 410, linkProblemPage(productName, result.reason, signIn));
-      // The normal session path: the same session any password login creates (2FA, when it exists, is a step before this).
+      // The link replaces the password only: an enrolled second factor is still required, on the normal sign-in steps.
+      if (await deps.steps.secondFactor.enrolled(result.user.id)) return reply.redirect(await continueLoginAtSecondFactor(reply, deps, result.user.id), 303);
+      // Without one, the same session any password login creates.
       const { token } = await deps.sessions.create(result.user.id, ctx);
       setSessionCookie(reply, token, deps.sessionCookie);
       return reply.redirect('/account', 303);

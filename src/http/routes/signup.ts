@@ -9,6 +9,8 @@ import { ipKey } from '../../protection/ip/ip-key.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
+import type { BotGuard } from '../../protection/bot/bot-guard.js';
+import { checkHuman, formProtection, formTransaction, refreshImage } from '../human-check.js';
 import { checkEmailPage, confirmLinkPage, signupPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
 
@@ -18,6 +20,7 @@ export interface SignupRouteDeps {
   productName: string;
   signupEnabled: boolean;
   signupPerIpPerMinute: number;
+  bot: BotGuard | null;
 }
 
 type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
@@ -30,13 +33,32 @@ export function linkProblemPage(productName: string, reason: keyof typeof LINK_M
   return messagePage(productName, reason === 'used' ? 'Link already used' : reason === 'expired' ? 'Link expired' : 'Link not valid', LINK_MESSAGES[reason], next);
 }
 
+export const CAPTCHA_TEXT = {
+  required: 'Please confirm you are a person first: enter the characters as displayed.',
+  wrong: 'That did not match. Enter the characters as displayed in the new image, or verify another way.',
+} as const;
+
+/** New CAPTCHA image for a form's own transaction, rate-limited per browser. */
+export async function imageRoute(bot: BotGuard | null, account: AccountDeps, request: FastifyRequest, reply: FastifyReply, flow: 'signup' | 'reset') {
+  if (!bot) throw new PortcullisError('not_found');
+  const take = await account.store.buckets.take(`captcha-image:${formTransaction(request, flow)}`, 10, 30_000, account.clock.now());
+  if (!take.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
+  return reply.header('cache-control', 'no-store').send(await refreshImage(bot, request, flow, account.clock.now()));
+}
+
 export function signupRoutes(deps: SignupRouteDeps) {
   const { account, csrf, productName } = deps;
   const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
 
   return async (app: FastifyInstance): Promise<void> => {
     if (deps.signupEnabled) {
-      app.get('/signup', async (request, reply) => sendHtml(reply, 200, signupPage({ productName, csrfToken: csrf.issue(request, reply, 'signup') })));
+      const render = async (request: FastifyRequest, reply: FastifyReply, status: number, extra: { error?: string | null; notice?: string | null; email?: string; name?: string } = {}, withChallenge = false) => {
+        const csrfToken = csrf.issue(request, reply, 'signup');
+        const protection = await formProtection(deps.bot, request, 'signup', account.clock.now(), withChallenge, '/signup/captcha/image');
+        return sendHtml(reply, status, signupPage({ productName, csrfToken, ...protection, ...extra }));
+      };
+      app.get('/signup', async (request, reply) => render(request, reply, 200));
+      app.get('/signup/captcha/image', async (request, reply) => imageRoute(deps.bot, account, request, reply, 'signup'));
 
       app.post('/signup', async (request, reply) => {
         csrf.verify(request, 'signup');
@@ -53,11 +75,15 @@ export function signupRoutes(deps: SignupRouteDeps) {
         const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
         const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
         const name = formField(request.body, 'name', { max: 100, required: false, label: 'Name' }).trim() || null;
+        const human = await checkHuman(deps.bot, account.store.events, request, 'signup', email.toLowerCase(), now);
+        if (!human.ok) {
+          return render(request, reply, 401, { email, name: name ?? '', ...(human.failed ? { error: CAPTCHA_TEXT.wrong } : { notice: CAPTCHA_TEXT.required }) }, true);
+        }
         try {
           await signUp(account, { email, password, name }, context(request));
         } catch (error) {
           if (isPortcullisError(error) && error.code === 'invalid_input') {
-            return sendHtml(reply, 400, signupPage({ productName, csrfToken: csrf.issue(request, reply, 'signup'), error: error.publicMessage, email, name: name ?? '' }));
+            return render(request, reply, 400, { error: error.publicMessage, email, name: name ?? '' });
           }
           throw error;
         }

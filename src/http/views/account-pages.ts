@@ -8,16 +8,25 @@ interface FormPage {
   error?: string | null;
 }
 
-const page = (productName: string, title: string, body: SafeHtml, wide = false): string => layout({ title, productName, body, wide });
+const page = (productName: string, title: string, body: SafeHtml, wide = false, scripts: string[] = []): string => layout({ title, productName, body, wide, scripts });
 
-export function signupPage(v: FormPage & { email?: string; name?: string }): string {
+interface Protected {
+  proof?: { nonce: string; transactionId: string } | null;
+  challenge?: SafeHtml | null;
+}
+
+const proofAttrs = (v: Protected) => (v.proof ? html`data-proof-nonce="${v.proof.nonce}" data-proof-tx="${v.proof.transactionId}"` : '');
+const proofInput = (v: Protected) => (v.proof ? html`<input type="hidden" name="proof" value="">` : '');
+const scriptsFor = (v: Protected) => (v.proof || v.challenge ? ['/assets/captcha.js'] : []);
+
+export function signupPage(v: FormPage & Protected & { email?: string; name?: string; notice?: string | null }): string {
   return page(
     v.productName,
     'Create an account',
     html`<h1>Create an account</h1>
-${alert(v.error)}
-<form method="post" action="/signup" novalidate>
-  <input type="hidden" name="csrf" value="${v.csrfToken}">
+${alert(v.error)}${alert(v.notice, 'info')}
+<form method="post" action="/signup" novalidate ${proofAttrs(v)}>
+  <input type="hidden" name="csrf" value="${v.csrfToken}">${proofInput(v)}
   <label for="name">Name <span class="muted">(optional)</span></label>
   <input id="name" name="name" type="text" autocomplete="name" maxlength="100" value="${v.name ?? ''}">
   <label for="email">Email</label>
@@ -25,9 +34,12 @@ ${alert(v.error)}
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="128" aria-describedby="pw-hint">
   <p class="hint" id="pw-hint">8 to 128 characters. A long passphrase is best; no special characters needed.</p>
+  ${v.challenge ?? ''}
   <button type="submit">Create account</button>
 </form>
 <p class="links">Already have an account? <a href="/account">Sign in</a></p>`,
+    false,
+    scriptsFor(v),
   );
 }
 
@@ -35,19 +47,22 @@ export function checkEmailPage(productName: string, message: string): string {
   return page(productName, 'Check your email', html`<h1>Check your email</h1><div class="alert info" role="status">${message}</div><p class="muted">The email can take a minute to arrive. Look in your spam folder too.</p>`);
 }
 
-export function forgotPage(v: FormPage & { email?: string }): string {
+export function forgotPage(v: FormPage & Protected & { email?: string; notice?: string | null }): string {
   return page(
     v.productName,
     'Reset your password',
     html`<h1>Reset your password</h1>
 <p class="lead">Enter your account's email address and we will send you a link to choose a new password.</p>
-${alert(v.error)}
-<form method="post" action="/password/forgot" novalidate>
-  <input type="hidden" name="csrf" value="${v.csrfToken}">
+${alert(v.error)}${alert(v.notice, 'info')}
+<form method="post" action="/password/forgot" novalidate ${proofAttrs(v)}>
+  <input type="hidden" name="csrf" value="${v.csrfToken}">${proofInput(v)}
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username" required maxlength="320" value="${v.email ?? ''}">
+  ${v.challenge ?? ''}
   <button type="submit">Send reset link</button>
 </form>`,
+    false,
+    scriptsFor(v),
   );
 }
 

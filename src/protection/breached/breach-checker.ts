@@ -33,6 +33,8 @@ export interface BreachCheckerOptions {
   commonList?: boolean;
   /** How often the imported index file is checked for replacement (default 5 s). */
   reloadIntervalMs?: number;
+  /** Byte budget of the imported index's in-process block cache (default 32 MiB; 0 turns it off). */
+  blockCacheBytes?: number;
   now?: () => number;
   /** Told when the online API fails (for logging); never given the password or its hash. */
   onOnlineError?: (error: HibpUnavailableError) => void;
@@ -54,7 +56,7 @@ export function createBreachChecker(options: BreachCheckerOptions): BreachChecke
   if (options.indexPath && !existsSync(options.indexPath)) {
     throw new Error(`breach.indexPath ${options.indexPath} does not exist; build it with \`portcullis breach import FILE\` or clear the setting`);
   }
-  const pwned: IndexHolder = createIndexHolder(pwnedIndexPath(options.dataDir, options.indexPath), { checkIntervalMs: options.reloadIntervalMs, now: options.now });
+  const pwned: IndexHolder = createIndexHolder(pwnedIndexPath(options.dataDir, options.indexPath), { checkIntervalMs: options.reloadIntervalMs, now: options.now, cacheBytes: options.blockCacheBytes });
   let common: PwdxIndex | null = null;
   try {
     common = options.commonList === false ? null : openCommonIndex(options.dataDir);

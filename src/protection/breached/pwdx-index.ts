@@ -1,6 +1,8 @@
-// Opens a PWDX file: verifies it, holds the bucket table in memory, and answers lookups with one positioned read.
+// Opens a PWDX file: verifies it, holds the bucket table in memory, and answers lookups with one positioned read,
+// or none when the bucket is in the index's block cache.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES, type BlockCacheStats } from './block-cache.js';
 import {
   blockCount,
   bucketOf,
@@ -20,6 +22,8 @@ export interface PwdxIndex {
   readonly size: number;
   readonly header: Readonly<PwdxHeader>;
   readonly fileBytes: number;
+  /** Counters and sizes of this index's block cache. */
+  cacheStats(): BlockCacheStats;
   close(): void;
 }
 
@@ -30,6 +34,11 @@ export interface OpenPwdxOptions {
    * Header, bucket table and block checksums are always checked at open, and the file size must match exactly.
    */
   verify?: 'full' | 'lazy' | 'auto';
+  /**
+   * Byte budget of the in-process cache of recently read buckets (default 32 MiB; 0: no cache, every lookup reads).
+   * Each open index has its own cache, released by close(); a small index never takes more than its data needs.
+   */
+  cacheBytes?: number;
 }
 
 const AUTO_FULL_LIMIT = 256 * 1024 * 1024;
@@ -62,6 +71,7 @@ class OpenIndex implements PwdxIndex {
   private readonly dataStart: number;
   private readonly entryBytes: number;
   private readonly scratch: Buffer;
+  private readonly cache: BlockCache;
   private closed = false;
 
   constructor(
@@ -101,6 +111,7 @@ class OpenIndex implements PwdxIndex {
     this.blockCrcs = new Uint32Array(crcBuf.length / 4);
     for (let i = 0; i < this.blockCrcs.length; i++) this.blockCrcs[i] = crcBuf.readUInt32LE(i * 4);
     this.scratch = Buffer.alloc(Math.max(1, maxBucket * this.entryBytes));
+    this.cache = new BlockCache(options.cacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES, maxBucket * this.entryBytes, dataBytes);
     const mode = options.verify ?? 'auto';
     const full = mode === 'full' || (mode === 'auto' && dataBytes <= AUTO_FULL_LIMIT);
     this.verified = full ? null : new Uint8Array(this.blockCrcs.length);
@@ -120,18 +131,31 @@ class OpenIndex implements PwdxIndex {
     const end = this.table[bucket + 1] as number;
     if (start === end) return null;
     const len = (end - start) * this.entryBytes;
-    const position = this.dataStart + start * this.entryBytes;
-    if (this.verified) this.verifyRange(position - this.dataStart, len);
-    const buf = this.scratch;
-    const got = readSync(this.fd, buf, 0, len, position);
-    if (got !== len) throw new PwdxFormatError(this.path, 'short read (was the file truncated while open?)');
+    const cache = this.cache;
+    let buf: Buffer;
+    let base: number;
+    let at = cache.enabled ? cache.get(bucket) : -1;
+    if (at >= 0) {
+      buf = cache.bufferAt(at);
+      base = cache.offsetAt(at);
+    } else {
+      const position = this.dataStart + start * this.entryBytes;
+      if (this.verified) this.verifyRange(position - this.dataStart, len);
+      at = cache.enabled ? cache.reserve(len) : -1;
+      buf = at >= 0 ? cache.bufferAt(at) : this.scratch;
+      base = at >= 0 ? cache.offsetAt(at) : 0;
+      // The one positioned read, straight into the cache segment when the bucket is cached.
+      const got = readSync(this.fd, buf, base, len, position);
+      if (got !== len) throw new PwdxFormatError(this.path, 'short read (was the file truncated while open?)');
+      if (at >= 0) cache.commit(bucket, at, len);
+    }
     const key = keyOf(hi, lo, prefixBits, keyBytes);
     const step = this.entryBytes;
     let low = 0;
     let high = end - start - 1;
     while (low <= high) {
       const mid = (low + high) >>> 1;
-      const off = mid * step;
+      const off = base + mid * step;
       const probe = keyBytes === 5 ? (buf.readUInt32BE(off) * 256 + (buf[off + 4] as number)) : buf.readUIntBE(off, keyBytes);
       if (probe < key) low = mid + 1;
       else if (probe > key) high = mid - 1;
@@ -140,9 +164,14 @@ class OpenIndex implements PwdxIndex {
     return null;
   }
 
+  cacheStats(): BlockCacheStats {
+    return this.cache.stats();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.cache.clear();
     closeSync(this.fd);
   }
 
