@@ -53,6 +53,11 @@ export interface LoginStepDeps {
   signupEnabled: boolean;
 }
 
+/** The page script (web/passkeys.ts) posts {csrf, response}: the WebAuthn response JSON is the `response` member. */
+export function webauthnResponseOf(body: unknown): unknown {
+  return body !== null && typeof body === 'object' ? (body as { response?: unknown }).response : undefined;
+}
+
 const html = (reply: FastifyReply, status: number, body: string): FastifyReply =>
   reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
@@ -235,7 +240,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       csrf.verify(request, surface.csrfScope(tx));
       const flow = await load(tx);
       if (flow.state !== 'passkey_offer') throw new PortcullisError('interaction_expired');
-      const result = await passkeys.registrationVerify(await user(flow), tx.key, request.body, request.headers['user-agent'] ?? null);
+      const result = await passkeys.registrationVerify(await user(flow), tx.key, webauthnResponseOf(request.body), request.headers['user-agent'] ?? null);
       if (!result.ok) return reply.code(400).send({ error: 'passkey_not_created', message: 'The passkey could not be created. You can try again or choose "Not now".' });
       const next = await advance(tx, flow, 'offer_accepted');
       return reply.send({ redirect: await proceed(request, reply, tx, next) });
@@ -253,7 +258,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       const flow = await load(tx);
       if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
       // A passkey cannot be brute-forced, so the password block does not apply; it satisfies MFA and skips risk checks.
-      const result = await passkeys.loginVerify(tx.key, request.body);
+      const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body));
       if (!result.ok) return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey could not be verified. Try again or sign in with your password.' });
       const next = await advance(tx, flow, 'passkey_verified', { accountId: result.user.id, amr: result.amr });
       return reply.send({ redirect: await proceed(request, reply, tx, next) });

@@ -10,6 +10,7 @@ import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import { currentUser, type SignedIn } from '../auth-session.js';
+import { webauthnResponseOf } from '../login/login-steps.js';
 import { confirmDeletePasskeyPage, recoveryCodesPage, totpEnrollPage } from '../views/account-pages.js';
 import { errorPage } from '../views/pages.js';
 import { sendHtml } from './signup.js';
@@ -98,7 +99,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps) {
     app.post('/account/passkeys/verify', async (request, reply) => {
       const me = await signedIn(request, reply);
       if (!me) return reply;
-      const result = await finishPasskeyRegistration(account, me.user, deps.rp, `account:${me.session.id}`, request.body, context(request));
+      const result = await finishPasskeyRegistration(account, me.user, deps.rp, `account:${me.session.id}`, webauthnResponseOf(request.body), context(request));
       if (!result.ok) return reply.code(400).send({ error: 'passkey_not_created', message: PASSKEY_MESSAGES[result.reason] ?? 'The passkey could not be created.' });
       return reply.send({ redirect: '/account?done=passkey' });
     });

@@ -5,14 +5,14 @@ import type { AccountDeps } from '../../account/account-deps.js';
 import { completePasswordReset, inspectResetLink, requestPasswordReset } from '../../account/password-reset.js';
 import { confirmEmailChange } from '../../account/account-changes.js';
 import { inspectLink } from '../../links/link-tokens.js';
-import { decideThrottle } from '../../protection/throttle/throttle-policy.js';
-import { ipKey } from '../../protection/ip/ip-key.js';
+import { limitPerIpPerMinute } from '../per-ip-limit.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import { checkEmailPage, confirmLinkPage, forgotPage, resetPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
-import { CAPTCHA_TEXT, imageRoute, linkProblemPage, sendHtml } from './signup.js';
+import { CAPTCHA_TEXT, imageRoute } from './signup.js';
+import { linkConfirmHandler, linkProblemPage, sendHtml } from '../link-pages.js';
 import type { BotGuard } from '../../protection/bot/bot-guard.js';
 import { checkHuman, formProtection } from '../human-check.js';
 
@@ -34,13 +34,8 @@ export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; product
 
     app.post('/password/forgot', async (request, reply) => {
       csrf.verify(request, 'forgot');
-      const ip = normaliseIp(request.ip);
-      const policy = { capacity: deps.resetPerIpPerMinute, refillMs: 60_000 / deps.resetPerIpPerMinute };
       const now = account.clock.now();
-      if (decideThrottle(await account.store.buckets.take(`reset:${ipKey(ip)}`, policy.capacity, policy.refillMs, now), policy, now).action === 'block') {
-        reply.header('retry-after', '60');
-        throw new PortcullisError('rate_limited', { message: 'Too many reset requests from your network. Wait a minute and try again.' });
-      }
+      await limitPerIpPerMinute(account.store, request, reply, { name: 'reset', perMinute: deps.resetPerIpPerMinute, now, message: 'Too many reset requests from your network. Wait a minute and try again.' });
       const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
       const human = await checkHuman(deps.bot, account.store.events, request, 'reset', email.toLowerCase(), now);
       if (!human.ok) return render(request, reply, 401, { email, ...(human.failed ? { error: CAPTCHA_TEXT.wrong } : { notice: CAPTCHA_TEXT.required }) }, true);
@@ -74,22 +69,20 @@ export function passwordRoutes(deps: { account: AccountDeps; csrf: Csrf; product
       return sendHtml(reply, 200, messagePage(productName, 'Password changed', 'Your new password is saved and you have been signed out everywhere. Sign in again with the new password.', { href: '/account', label: 'Sign in' }));
     });
 
-    app.get('/email/change/:token', async (request: TokenRequest, reply) => {
-      const check = await inspectLink(account.store.links, request.params.token, 'change_email', account.clock.now());
-      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, { href: '/account', label: 'Go to your account' }));
-      return sendHtml(
-        reply,
-        200,
-        confirmLinkPage({
-          productName,
-          csrfToken: csrf.issue(request, reply, 'link'),
-          action: `/email/change/${request.params.token}`,
+    app.get(
+      '/email/change/:token',
+      linkConfirmHandler(
+        { links: account.store.links, clock: account.clock, csrf, productName },
+        {
+          purpose: 'change_email',
+          action: (token) => `/email/change/${token}`,
           title: 'Confirm your new email',
-          explanation: `Use ${String(check.link.data.newEmail)} as the email address of your account.`,
+          explain: (link) => `Use ${String(link.data.newEmail)} as the email address of your account.`,
           button: 'Confirm new email',
-        }),
-      );
-    });
+          next: { href: '/account', label: 'Go to your account' },
+        },
+      ),
+    );
 
     app.post('/email/change/:token', async (request: TokenRequest, reply) => {
       csrf.verify(request, 'link');

@@ -10,7 +10,7 @@ import { normaliseIp } from '../client-ip.js';
 import { setSessionCookie } from '../auth-session.js';
 import { confirmLinkPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
-import { linkProblemPage, sendHtml } from './signup.js';
+import { linkConfirmHandler, linkProblemPage, sendHtml } from '../link-pages.js';
 import { continueLoginAtSecondFactor } from './account.js';
 
 type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
@@ -33,22 +33,18 @@ export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
   const signIn = { href: '/login', label: 'Go to sign-in' };
 
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/unblock/:token', async (request: TokenRequest, reply) => {
-      const check = await inspectLink(account.store.links, request.params.token, 'unblock', account.clock.now());
-      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, signIn));
-      return sendHtml(
-        reply,
-        200,
-        confirmLinkPage({
-          productName,
-          csrfToken: csrf.issue(request, reply, 'link'),
-          action: `/unblock/${request.params.token}`,
-          title: 'Unblock sign-in',
-          explanation: `Allow sign-in to your account from ${String(check.link.data.ip ?? 'the blocked address')} again. Only do this if the failed attempts were yours.`,
-          button: 'Unblock',
-        }),
-      );
-    });
+    const linkDeps = { links: account.store.links, clock: account.clock, csrf, productName };
+    app.get(
+      '/unblock/:token',
+      linkConfirmHandler(linkDeps, {
+        purpose: 'unblock',
+        action: (token) => `/unblock/${token}`,
+        title: 'Unblock sign-in',
+        explain: (link) => `Allow sign-in to your account from ${String(link.data.ip ?? 'the blocked address')} again. Only do this if the failed attempts were yours.`,
+        button: 'Unblock',
+        next: signIn,
+      }),
+    );
 
     app.post('/unblock/:token', async (request: TokenRequest, reply) => {
       csrf.verify(request, 'link');
@@ -61,22 +57,17 @@ export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
       );
     });
 
-    app.get('/login-link/:token', async (request: TokenRequest, reply) => {
-      const check = await inspectLink(account.store.links, request.params.token, 'login', account.clock.now());
-      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, signIn));
-      return sendHtml(
-        reply,
-        200,
-        confirmLinkPage({
-          productName,
-          csrfToken: csrf.issue(request, reply, 'link'),
-          action: `/login-link/${request.params.token}`,
-          title: 'Sign in',
-          explanation: 'Sign in to your account with this one-time link.',
-          button: 'Sign in',
-        }),
-      );
-    });
+    app.get(
+      '/login-link/:token',
+      linkConfirmHandler(linkDeps, {
+        purpose: 'login',
+        action: (token) => `/login-link/${token}`,
+        title: 'Sign in',
+        explain: () => 'Sign in to your account with this one-time link.',
+        button: 'Sign in',
+        next: signIn,
+      }),
+    );
 
     app.post('/login-link/:token', async (request: TokenRequest, reply) => {
       csrf.verify(request, 'link');

@@ -4,13 +4,13 @@ import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
 import type { AccountDeps } from '../../account/account-deps.js';
 import { confirmEmail, signUp } from '../../account/signup.js';
 import { inspectLink, LINK_MESSAGES } from '../../links/link-tokens.js';
-import { decideThrottle } from '../../protection/throttle/throttle-policy.js';
-import { ipKey } from '../../protection/ip/ip-key.js';
+import { limitPerIpPerMinute } from '../per-ip-limit.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import type { BotGuard } from '../../protection/bot/bot-guard.js';
 import { checkHuman, formProtection, formTransaction, refreshImage } from '../human-check.js';
+import { linkConfirmHandler, linkProblemPage, sendHtml } from '../link-pages.js';
 import { checkEmailPage, confirmLinkPage, signupPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
 
@@ -25,13 +25,7 @@ export interface SignupRouteDeps {
 
 type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
 
-export function sendHtml(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
-}
-
-export function linkProblemPage(productName: string, reason: keyof typeof LINK_MESSAGES, next: { href: string; label: string }): string {
-  return messagePage(productName, reason === 'used' ? 'Link already used' : reason === 'expired' ? 'Link expired' : 'Link not valid', LINK_MESSAGES[reason], next);
-}
+export { linkProblemPage, sendHtml };
 
 export const CAPTCHA_TEXT = {
   required: 'Please confirm you are a person first: enter the characters as displayed.',
@@ -62,16 +56,14 @@ export function signupRoutes(deps: SignupRouteDeps) {
 
       app.post('/signup', async (request, reply) => {
         csrf.verify(request, 'signup');
-        const ip = normaliseIp(request.ip);
-        // The same token-bucket mechanism as login throttling: N per minute per IP, refilling smoothly.
-        const policy = { capacity: deps.signupPerIpPerMinute, refillMs: 60_000 / deps.signupPerIpPerMinute };
         const now = account.clock.now();
-        const decision = decideThrottle(await account.store.buckets.take(`signup:${ipKey(ip)}`, policy.capacity, policy.refillMs, now), policy, now);
-        if (decision.action === 'block') {
-          await account.store.events.append({ code: 'signup_rate_limited', outcome: 'failure', ip, reason: 'per_ip_limit', details: decision.signals }, now);
-          reply.header('retry-after', '60');
-          throw new PortcullisError('rate_limited', { message: 'Too many sign-ups from your network in the last minute. Wait a minute and try again.' });
-        }
+        await limitPerIpPerMinute(account.store, request, reply, {
+          name: 'signup',
+          perMinute: deps.signupPerIpPerMinute,
+          now,
+          message: 'Too many sign-ups from your network in the last minute. Wait a minute and try again.',
+          event: 'signup_rate_limited',
+        });
         const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
         const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
         const name = formField(request.body, 'name', { max: 100, required: false, label: 'Name' }).trim() || null;
@@ -91,22 +83,20 @@ export function signupRoutes(deps: SignupRouteDeps) {
       });
     }
 
-    app.get('/email/verify/:token', async (request: TokenRequest, reply) => {
-      const check = await inspectLink(account.store.links, request.params.token, 'verify_email', account.clock.now());
-      if (!check.ok) return sendHtml(reply, 410, linkProblemPage(productName, check.reason, { href: '/account', label: 'Sign in to get a new link' }));
-      return sendHtml(
-        reply,
-        200,
-        confirmLinkPage({
-          productName,
-          csrfToken: csrf.issue(request, reply, 'link'),
-          action: `/email/verify/${request.params.token}`,
+    app.get(
+      '/email/verify/:token',
+      linkConfirmHandler(
+        { links: account.store.links, clock: account.clock, csrf, productName },
+        {
+          purpose: 'verify_email',
+          action: (token) => `/email/verify/${token}`,
           title: 'Verify your email',
-          explanation: `Confirm that ${String(check.link.data.email ?? 'this address')} is your email address.`,
+          explain: (link) => `Confirm that ${String(link.data.email ?? 'this address')} is your email address.`,
           button: 'Verify my email',
-        }),
-      );
-    });
+          next: { href: '/account', label: 'Sign in to get a new link' },
+        },
+      ),
+    );
 
     app.post('/email/verify/:token', async (request: TokenRequest, reply) => {
       csrf.verify(request, 'link');

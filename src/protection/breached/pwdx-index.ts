@@ -98,6 +98,7 @@ class OpenIndex implements PwdxIndex {
     if (crc32(crcBuf, crc32(tableBuf)) !== h.tablesCrc) throw new PwdxFormatError(path, 'bucket table checksum mismatch (corrupted tables)');
     this.table = new Uint32Array(tableBuf.length / 4);
     let maxBucket = 0;
+    let usedBuckets = 0;
     for (let b = 0; b < this.table.length; b++) {
       const start = tableBuf.readUInt32LE(b * 4);
       this.table[b] = start;
@@ -105,13 +106,14 @@ class OpenIndex implements PwdxIndex {
         const size = start - (this.table[b - 1] as number);
         if (size < 0) throw new PwdxFormatError(path, `bucket table is not ascending at bucket ${b}`);
         if (size > maxBucket) maxBucket = size;
+        if (size > 0) usedBuckets++;
       }
     }
     if (this.table[0] !== 0 || this.table[this.table.length - 1] !== h.entryCount) throw new PwdxFormatError(path, 'bucket table does not cover the entries');
     this.blockCrcs = new Uint32Array(crcBuf.length / 4);
     for (let i = 0; i < this.blockCrcs.length; i++) this.blockCrcs[i] = crcBuf.readUInt32LE(i * 4);
     this.scratch = Buffer.alloc(Math.max(1, maxBucket * this.entryBytes));
-    this.cache = new BlockCache(options.cacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES, maxBucket * this.entryBytes, dataBytes);
+    this.cache = new BlockCache(options.cacheBytes ?? DEFAULT_BLOCK_CACHE_BYTES, { maxRangeBytes: maxBucket * this.entryBytes, dataBytes, buckets: usedBuckets });
     const mode = options.verify ?? 'auto';
     const full = mode === 'full' || (mode === 'auto' && dataBytes <= AUTO_FULL_LIMIT);
     this.verified = full ? null : new Uint8Array(this.blockCrcs.length);
