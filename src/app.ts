@@ -48,6 +48,7 @@ import { createSiteverifyCaptcha } from './protection/captcha/siteverify-captcha
 import { passkeyPort, secondFactorPort } from './account/login-ports.js';
 import { relyingParty } from './authn/webauthn.js';
 import { accountSecurityRoutes } from './http/routes/account-security.js';
+import { EXTERNAL_CAPTCHA } from './http/views/captcha-markup.js';
 import { DEFAULT_FLOW_LIMITS } from './login/login-flow.js';
 import type { Mailer } from './mail/templates/template-types.js';
 import type { MailTransport } from './mail/message.js';
@@ -279,7 +280,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
   ];
-  const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, publicUrl: config.publicUrl, provider, plugins });
+  const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, publicUrl: config.publicUrl, provider, plugins,
+    captchaOrigins: config.bot.provider in EXTERNAL_CAPTCHA ? EXTERNAL_CAPTCHA[config.bot.provider as keyof typeof EXTERNAL_CAPTCHA].origins : [],
+  });
   return {
     config,
     server,

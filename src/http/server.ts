@@ -17,6 +17,8 @@ export interface ServerOptions {
   productName: string;
   secureCookies: boolean;
   publicUrl: string;
+  /** Extra origins an external CAPTCHA widget needs for its script, frame and calls. */
+  captchaOrigins?: readonly string[];
   provider: Provider;
   plugins: FastifyPluginAsync[];
 }
@@ -41,10 +43,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       useDefaults: false,
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
+        scriptSrc: ["'self'", ...(options.captchaOrigins ?? [])],
+        frameSrc: ["'self'", ...(options.captchaOrigins ?? [])],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
+        connectSrc: ["'self'", ...(options.captchaOrigins ?? [])],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
         frameAncestors: ["'none'"],

@@ -113,7 +113,11 @@ const requireHumanProof: Step = async (deps, ctx) => {
   }
   if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
   const failed = verdict.reason !== 'missing';
-  await event(deps, ctx, failed ? 'captcha_failed' : 'captcha_required', 'failure', failed ? verdict.reason : assessment.reasons.join(','), { signals, reasons: assessment.reasons });
+  await event(deps, ctx, failed ? 'captcha_failed' : 'captcha_required', 'failure', failed ? verdict.reason : assessment.reasons.join(','), {
+    signals,
+    reasons: assessment.reasons,
+    ...(verdict.errorCodes ? { provider_error_codes: verdict.errorCodes } : {}),
+  });
   ctx.verdict = { outcome: 'challenge', reasons: assessment.reasons, failed };
 };
 

@@ -15,6 +15,7 @@ import { loginPage } from '../views/pages.js';
 import { passkeyOfferPage, secondFactorPage } from '../views/login-steps-pages.js';
 import type { PasskeyPort, SecondFactorPort } from './ports.js';
 import { CAPTCHA_FIELDS } from '../../protection/captcha/captcha-provider.js';
+import { ipKey } from '../../protection/ip/ip-key.js';
 import { challengeMarkup } from '../views/captcha-markup.js';
 
 const CAPTCHA_FIELD_NAMES: readonly string[] = Object.values(CAPTCHA_FIELDS);
@@ -216,10 +217,12 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     app.get(`${surface.paths.page}/captcha/image`, async (request, reply) => {
       const tx = await surface.open(request, reply);
       const bot = deps.login.attempt.bot;
-      if (!bot) throw new PortcullisError('not_found');
-      // New images are rate-limited per transaction so the endpoint cannot fill the store.
-      const take = await deps.store.buckets.take(`captcha-image:${tx.key}`, 10, 30_000, clock.now());
-      if (!take.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
+      if (!bot || bot.mode('login') === 'never') throw new PortcullisError('not_found');
+      // New images are rate-limited per transaction and per IP, so the endpoint cannot fill the store.
+      const now = clock.now();
+      const perTx = await deps.store.buckets.take(`captcha-image:${tx.key}`, 10, 30_000, now);
+      const perIp = perTx.allowed ? await deps.store.buckets.take(`captcha-image-ip:${ipKey(normaliseIp(request.ip))}`, 30, 10_000, now) : perTx;
+      if (!perIp.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
       const challenge = await bot.issuePrimary(tx.key, clock.now());
       return reply.header('cache-control', 'no-store').send({ id: challenge.id, svg: challenge.imageSvg ?? '' });
     });

@@ -49,6 +49,14 @@ export async function continueLoginAtSecondFactor(reply: FastifyReply, deps: Pic
   return '/login';
 }
 
+/** Whether a stored sign-in can go no further: aborted, completed, or past its second-factor deadline. */
+async function hasEnded(deps: Pick<AccountRouteDeps, 'steps'>, key: string): Promise<boolean> {
+  const now = deps.steps.clock.now();
+  const flow = await deps.steps.flows.load(key, now, deps.steps.flowTtlMs);
+  if (flow.state === 'aborted' || flow.state === 'completed') return true;
+  return flow.state === 'second_factor' && flow.stepDeadline !== null && now > flow.stepDeadline;
+}
+
 /** The account page's own sign-in: the transaction lives in a short-lived cookie, and success goes to `next`. */
 function accountSurface(deps: AccountRouteDeps): LoginSurface {
   const withNext = (path: string, next: string) => (next === '/account' ? path : `${path}?next=${encodeURIComponent(next)}`);
@@ -69,7 +77,10 @@ function accountSurface(deps: AccountRouteDeps): LoginSurface {
     csrfScope: () => 'login',
     async open(request, reply) {
       let key = request.cookies[LOGIN_COOKIE];
-      if (!key || !/^[A-Za-z0-9_-]{22}$/.test(key)) {
+      const reopening = request.method === 'GET' && request.routeOptions.url === paths.page;
+      if (!key || !/^[A-Za-z0-9_-]{22}$/.test(key) || (reopening && (await hasEnded(deps, transactionKey(key))))) {
+        // Unlike an OIDC interaction, which the app restarts, this page is where the user starts again: once a
+        // transaction has ended (too many wrong codes, the hourly cap, the code deadline), the page opens a new one.
         key = randomId();
         setLoginCookie(reply, deps, key);
       }

@@ -34,9 +34,11 @@ export const CAPTCHA_TEXT = {
 
 /** New CAPTCHA image for a form's own transaction, rate-limited per browser. */
 export async function imageRoute(bot: BotGuard | null, account: AccountDeps, request: FastifyRequest, reply: FastifyReply, flow: 'signup' | 'reset') {
-  if (!bot) throw new PortcullisError('not_found');
-  const take = await account.store.buckets.take(`captcha-image:${formTransaction(request, flow)}`, 10, 30_000, account.clock.now());
-  if (!take.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
+  if (!bot || bot.mode(flow) === 'never') throw new PortcullisError('not_found');
+  const now = account.clock.now();
+  const perBrowser = await account.store.buckets.take(`captcha-image:${formTransaction(request, flow)}`, 10, 30_000, now);
+  const perIp = perBrowser.allowed ? await account.store.buckets.take(`captcha-image-ip:${normaliseIp(request.ip)}`, 30, 10_000, now) : perBrowser;
+  if (!perIp.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
   return reply.header('cache-control', 'no-store').send(await refreshImage(bot, request, flow, account.clock.now()));
 }
 

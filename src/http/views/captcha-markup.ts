@@ -3,6 +3,13 @@
 import type { CaptchaChallenge } from '../../protection/captcha/captcha-provider.js';
 import { html, trusted, type SafeHtml } from './html.js';
 
+/** External widgets: their script, and the origins the CSP must allow for it (script, frame, connect). */
+export const EXTERNAL_CAPTCHA = {
+  turnstile: { script: 'https://challenges.cloudflare.com/turnstile/v0/api.js', origins: ['https://challenges.cloudflare.com'] },
+  hcaptcha: { script: 'https://js.hcaptcha.com/1/api.js', origins: ['https://js.hcaptcha.com', 'https://hcaptcha.com', 'https://*.hcaptcha.com'] },
+  recaptcha: { script: 'https://www.google.com/recaptcha/api.js', origins: ['https://www.google.com', 'https://www.gstatic.com', 'https://www.recaptcha.net'] },
+} as const;
+
 export function challengeMarkup(issued: { primary: CaptchaChallenge; alternative: CaptchaChallenge | null }, tx: { key: string }, refreshUrl: string): SafeHtml {
   const pow = (challenge: CaptchaChallenge) => html`<div data-pow-challenge="${JSON.stringify(challenge.powChallenge)}" data-pow-worker="/assets/pow-worker.js"></div>`;
   const { primary, alternative } = issued;
@@ -22,5 +29,7 @@ export function challengeMarkup(issued: { primary: CaptchaChallenge; alternative
     return html`<fieldset class="captcha"><legend>Confirm you are a person</legend>${pow(primary)}<p class="hint" data-captcha-status></p></fieldset>`;
   }
   const widgetClass = primary.provider === 'turnstile' ? 'cf-turnstile' : primary.provider === 'hcaptcha' ? 'h-captcha' : 'g-recaptcha';
-  return html`<fieldset class="captcha"><legend>Confirm you are a person</legend><div class="${widgetClass}" data-sitekey="${primary.siteKey ?? ''}" ${primary.bindingData ? html`data-cdata="${primary.bindingData}"` : ''}></div></fieldset>`;
+  const script = EXTERNAL_CAPTCHA[primary.provider as keyof typeof EXTERNAL_CAPTCHA]?.script ?? '';
+  return html`<fieldset class="captcha"><legend>Confirm you are a person</legend><div class="${widgetClass}" data-sitekey="${primary.siteKey ?? ''}" ${primary.bindingData ? html`data-cdata="${primary.bindingData}"` : ''}></div></fieldset>
+<script src="${script}" async defer></script>`;
 }

@@ -63,9 +63,11 @@ export class BlockCache {
     if (!(budgetBytes >= 0) || !Number.isFinite(budgetBytes)) throw new RangeError(`block cache budget must be a finite number of bytes >= 0, got ${budgetBytes}`);
     this.budgetBytes = Math.floor(budgetBytes);
     const maxRecord = HEADER + Math.max(1, shape.maxRangeBytes);
-    // Small indexes get small segments, so caching all of one allocates little more than its data.
+    // At least MIN_SEGMENTS segments when the budget allows, so a recycle drops a small part of the cache; and small
+    // segments for a small index, so caching all of it allocates little more than its data.
     const everything = shape.dataBytes + HEADER * shape.buckets;
-    this.segmentBytes = Math.max(maxRecord, Math.min(MAX_SEGMENT_BYTES, Math.ceil(everything / MIN_SEGMENTS) + maxRecord));
+    const wanted = Math.min(MAX_SEGMENT_BYTES, Math.ceil(everything / MIN_SEGMENTS) + maxRecord, Math.floor(this.budgetBytes / MIN_SEGMENTS));
+    this.segmentBytes = Math.max(maxRecord, wanted);
     this.segmentCount = Math.floor(this.budgetBytes / this.segmentBytes);
     // Second-chance survivors take at most half a segment and always leave room for one more record.
     this.keepBytes = Math.max(0, Math.min(Math.floor(this.segmentBytes / 2), this.segmentBytes - maxRecord));
