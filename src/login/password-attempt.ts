@@ -93,6 +93,21 @@ const takeThrottleToken: Step = async (deps, ctx) => {
   await deps.protection.onThrottled({ user: ctx.user, ip: ctx.input.ip, ipKey: ctx.ipKey }).catch(() => undefined);
 };
 
+/** A cheap read of the (identifier, IP) block before the bot check, so a blocked pair sees the block, not a CAPTCHA. */
+const refuseIfBlocked: Step = async (deps, ctx) => {
+  if (ctx.allowlisted) return;
+  const { attempts, bruteForce } = deps.protection;
+  const now = deps.clock.now();
+  const record = await attempts.get(ctx.identifier, ctx.ipKey);
+  if (!record || record.count < bruteForce.threshold || record.lastAt <= now - bruteForce.blockDurationMs) return;
+  const decision = decideReservation({ allowed: false, count: record.count }, record.lastAt, bruteForce);
+  if (decision.action === 'allow') return;
+  if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
+  ctx.user = await deps.users.findByEmail(ctx.input.email);
+  await event(deps, ctx, 'login_blocked', 'failure', decision.reason, { ...decision.signals, until: decision.until });
+  ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
+};
+
 /** Bot detection: when the pattern looks automated, a valid CAPTCHA solution is required before anything else happens. */
 const requireHumanProof: Step = async (deps, ctx) => {
   if (ctx.allowlisted || !deps.bot) return;
@@ -224,6 +239,7 @@ const recordSuccess: Step = async (deps, ctx) => {
 export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [
   checkAllowlist,
   takeThrottleToken,
+  refuseIfBlocked,
   requireHumanProof,
   reserveAttemptSlot,
   loadAccount,
