@@ -83,7 +83,8 @@ async function withAuthenticator(browser: TestBrowser): Promise<Authenticator> {
  * "Continue with passkey" can sign in (with a credential on the authenticator, autofill answers on page load).
  */
 async function installAutofillSwitch(browser: TestBrowser): Promise<void> {
-  await browser.context.addInitScript(() => {
+  // A string, not a function: tsx compiles functions with a `__name` helper that does not exist in the page.
+  await browser.context.addInitScript(`
     try {
       if (window.localStorage.getItem('pc-test-no-autofill') === '1') {
         Object.defineProperty(window.PublicKeyCredential, 'isConditionalMediationAvailable', { value: () => Promise.resolve(false), configurable: true });
@@ -91,7 +92,7 @@ async function installAutofillSwitch(browser: TestBrowser): Promise<void> {
     } catch {
       // about:blank and opaque origins have no localStorage.
     }
-  });
+  `);
 }
 
 async function setAutofill(page: Page, on: boolean): Promise<void> {
@@ -175,7 +176,7 @@ describe('passkeys at /login in Chromium (CDP virtual authenticator)', { skip },
     // The account page lists it, with its name and the synced badge.
     const section = page.locator('section[aria-labelledby="passkeys-h"]');
     assert.equal(await section.locator('tbody tr').count(), 1);
-    assert.equal(await section.locator(`#pk-${stored.credentialId}`).inputValue(), stored.name);
+    assert.equal(await section.locator(`[id="pk-${stored.credentialId}"]`).inputValue(), stored.name);
     assert.match(await section.locator('tbody tr').innerText(), /synced/);
     assert.equal((await queued(app, user.email, 'passkey_added')).length, 1, 'a security email about the new passkey');
 
@@ -284,6 +285,52 @@ describe('passkeys at /login in Chromium (CDP virtual authenticator)', { skip },
     assert.equal(await loginLandsOn(), '/login');
     await page.getByRole('heading', { name: 'Sign in faster next time' }).waitFor();
     await page.getByRole('button', { name: 'Not now' }).click();
+    await page.waitForURL(`${baseUrl}/account`);
+    await signOut(page, baseUrl);
+  });
+
+  test('the account page adds another passkey, renames it, and deletes the old one after a confirmation page', async () => {
+    const { app, baseUrl } = portcullis;
+    const { page } = browser;
+    // The authenticator was emptied above, so the first passkey is stored but no longer on this device.
+    await page.goto(`${baseUrl}/login`);
+    await passwordLogin(page, user.email);
+    await page.waitForURL(`${baseUrl}/account`);
+    const [old] = await app.store.passkeys.listForUser(user.id);
+    assert.ok(old);
+
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.waitForURL(`${baseUrl}/account?done=passkey`);
+    assert.match(await page.getByRole('status').first().innerText(), /Your new passkey is ready/);
+    const all = await app.store.passkeys.listForUser(user.id);
+    assert.equal(all.length, 2);
+    const added = all.find((p) => p.credentialId !== old.credentialId);
+    assert.ok(added);
+    const section = page.locator('section[aria-labelledby="passkeys-h"]');
+    assert.equal(await section.locator('tbody tr').count(), 2);
+
+    // Rename the new one.
+    const nameField = section.locator(`[id="pk-${added.credentialId}"]`);
+    await nameField.fill('My test laptop');
+    await section.locator('tbody tr', { has: page.locator(`[id="pk-${added.credentialId}"]`) }).getByRole('button', { name: 'Rename' }).click();
+    await page.waitForURL(`${baseUrl}/account?done=passkey_renamed`);
+    assert.equal(await section.locator(`[id="pk-${added.credentialId}"]`).inputValue(), 'My test laptop');
+
+    // Delete the old one: the link opens a confirmation page first.
+    const oldRow = section.locator('tbody tr', { has: page.locator(`[id="pk-${old.credentialId}"]`) });
+    await oldRow.getByRole('link', { name: 'Delete' }).click();
+    await page.waitForURL(`${baseUrl}/account/passkeys/${old.credentialId}/delete`);
+    await page.getByRole('heading', { name: 'Delete this passkey?' }).waitFor();
+    assert.equal((await app.store.passkeys.listForUser(user.id)).length, 2, 'nothing deleted before confirming');
+    await page.getByRole('button', { name: 'Delete passkey' }).click();
+    await page.waitForURL(`${baseUrl}/account?done=passkey_removed`);
+    assert.deepEqual((await app.store.passkeys.listForUser(user.id)).map((p) => p.name), ['My test laptop']);
+    assert.equal(await section.locator('tbody tr').count(), 1);
+    assert.equal((await queued(app, user.email, 'passkey_removed')).length, 1, 'a security email about the removal');
+
+    // The new passkey signs in (autofill answers on page load).
+    await signOut(page, baseUrl);
+    await page.goto(`${baseUrl}/login`);
     await page.waitForURL(`${baseUrl}/account`);
     await signOut(page, baseUrl);
   });
@@ -417,7 +464,7 @@ describe('a full OIDC login with a passkey in Chromium', { skip }, () => {
     assert.equal(second.claims.sub, user.id);
     assert.equal(second.userinfo.sub, user.id);
     assert.equal(second.userinfo.email, user.email);
-    const amr = second.claims.amr ?? [];
+    const amr = Array.isArray(second.claims.amr) ? second.claims.amr.map(String) : [];
     assert.ok(amr.includes('hwk'), `amr: ${JSON.stringify(amr)}`);
     assert.ok(amr.includes('mfa'), `a user-verified passkey counts as MFA; amr: ${JSON.stringify(amr)}`);
     assert.ok(!amr.includes('pwd'), `no password was used; amr: ${JSON.stringify(amr)}`);
