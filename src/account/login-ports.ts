@@ -9,7 +9,7 @@ export function secondFactorPort(deps: AccountDeps): SecondFactorPort {
   return {
     enrolled: (userId) => hasTwoFactor(deps, userId),
     takeAttempt: async (userId) => (await takeMfaAttempt(deps, userId, deps.clock.now())).allowed,
-    verify: (user, input) => verifySecondFactor(deps, user, input),
+    verify: (user, input, context) => verifySecondFactor(deps, user, input, context),
   };
 }
 

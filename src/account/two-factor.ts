@@ -56,6 +56,15 @@ export async function startTotpEnrollment(deps: TwoFactorDeps, user: User): Prom
   return { secret, uri, qrSvg };
 }
 
+/** Shows the pending enrollment again (after a mistyped code) without replacing the secret the user already scanned. */
+export async function resumeTotpEnrollment(deps: TwoFactorDeps, user: User): Promise<TotpEnrollment> {
+  const pending = (await deps.store.mfa.getTotp(user.id))?.pendingSecret;
+  if (!pending) return startTotpEnrollment(deps, user);
+  const uri = totpUri({ secret: pending, label: user.email, issuer: deps.totpIssuer ?? new URL(deps.publicUrl).host });
+  const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return { secret: pending, uri, qrSvg };
+}
+
 /**
  * Switches 2FA on once the user proves their app computes codes from the pending secret. The confirming step is
  * recorded as used, so the same code cannot be replayed at the next login. Returns the recovery codes, shown once.

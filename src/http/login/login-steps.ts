@@ -189,18 +189,17 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         await advance(tx, flow, 'aborted');
         throw new PortcullisError('rate_limited', { message: 'Too many verification attempts in the last hour. Wait a while, then sign in again.' });
       }
-      const verdict = await deps.secondFactor.verify(account, code ? { code } : { recoveryCode });
+      // The use-case records mfa_challenge_passed / mfa_challenge_failed; this step adds only the transaction's end.
+      const verdict = await deps.secondFactor.verify(account, code ? { code } : { recoveryCode }, { ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
       if (!verdict.ok) {
         const next = await advance(tx, flow, 'second_factor_failed');
-        await deps.store.events.append(
-          { code: next.state === 'aborted' ? 'mfa_attempts_exceeded' : 'mfa_challenge_failed', outcome: 'failure', userId: account.id, ip: normaliseIp(request.ip), reason: verdict.reason },
-          clock.now(),
-        );
-        if (next.state === 'aborted') throw new PortcullisError('interaction_expired', { message: 'Too many wrong codes. This sign-in has ended; start again.' });
+        if (next.state === 'aborted') {
+          await deps.store.events.append({ code: 'mfa_attempts_exceeded', outcome: 'failure', userId: account.id, ip: normaliseIp(request.ip), reason: 'per_transaction_cap' }, clock.now());
+          throw new PortcullisError('interaction_expired', { message: 'Too many wrong codes. This sign-in has ended; start again.' });
+        }
         return renderStep(request, reply, tx, next, 401, 'That code is not valid. Check the time on your device and try again.');
       }
-      await deps.store.events.append({ code: 'mfa_challenge_passed', outcome: 'success', userId: account.id, ip: normaliseIp(request.ip), reason: verdict.method }, clock.now());
-      const next = await advance(tx, flow, 'second_factor_passed', { amr: [verdict.method === 'totp' ? 'otp' : 'otp'] });
+      const next = await advance(tx, flow, 'second_factor_passed', { amr: ['otp'] });
       return reply.redirect(await proceed(request, reply, tx, next), 303);
     });
 

@@ -5,7 +5,7 @@ export interface SecondFactorPort {
   enrolled(userId: string): Promise<boolean>;
   /** Per-user hourly cap, independent of the per-transaction cap in the flow. */
   takeAttempt(userId: string): Promise<boolean>;
-  verify(user: User, input: { code?: string; recoveryCode?: string }): Promise<{ ok: true; method: 'totp' | 'recovery' } | { ok: false; reason: string }>;
+  verify(user: User, input: { code?: string; recoveryCode?: string }, context: { ip: string | null; userAgent: string | null }): Promise<{ ok: true; method: 'totp' | 'recovery' } | { ok: false; reason: string }>;
 }
 
 export interface PasskeyPort {

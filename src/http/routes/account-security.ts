@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
 import type { AccountDeps } from '../../account/account-deps.js';
-import { confirmTotpEnrollment, regenerateRecoveryCodes, startTotpEnrollment } from '../../account/two-factor.js';
+import { confirmTotpEnrollment, regenerateRecoveryCodes, resumeTotpEnrollment, startTotpEnrollment } from '../../account/two-factor.js';
 import { beginPasskeyRegistration, finishPasskeyRegistration, listPasskeys, removePasskey, renamePasskey, PASSKEY_MESSAGES } from '../../account/passkeys.js';
 import type { RelyingParty } from '../../authn/webauthn.js';
 import type { SessionService } from '../../sessions/session-service.js';
@@ -68,7 +68,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps) {
         if (!isPortcullisError(error) || error.status >= 500) throw error;
         const pending = await account.store.mfa.getTotp(me.user.id);
         if (!pending?.pendingSecret) return backWithError(reply, 400, error.publicMessage);
-        const enrollment = await startTotpEnrollment(account, me.user);
+        const enrollment = await resumeTotpEnrollment(account, me.user);
         return sendHtml(reply, 400, totpEnrollPage({ productName, csrfToken: csrf.issue(request, reply, 'account'), qrSvg: enrollment.qrSvg, secret: enrollment.secret, error: error.publicMessage }));
       }
     });
