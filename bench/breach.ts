@@ -189,7 +189,7 @@ export async function runBreachBench(): Promise<void> {
     const dataBytes = build.entries * (DEFAULT_KEY_BYTES + 1);
     console.log(
       `Block cache: budget ${(DEFAULT_BLOCK_CACHE_BYTES / 2 ** 20).toFixed(0)} MiB (default), ${(hit.cache.allocatedBytes / 2 ** 20).toFixed(1)} MiB allocated, ` +
-        `holding ${pct(hit.cache.cachedBytes / dataBytes)} of the ${(dataBytes / 1e6).toFixed(1)} MB of data; queries are uniform over all buckets, so the warm hit rate is about that share.`,
+        `holding ${pct(hit.cache.cachedBytes / dataBytes)} of the ${(dataBytes / 1e6).toFixed(1)} MB of data; the queries are spread evenly over all buckets, so it answers about that share of warm lookups (a little more, as it keeps the buckets queried most).`,
     );
 
     const n = 2_000_000_000;

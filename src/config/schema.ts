@@ -97,7 +97,7 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'breach.online.timeout': { env: null, description: 'How long to wait for the range API before the fail mode decides.' },
   'breach.online.cacheTtl': { env: null, description: 'How long a range response is cached in memory (per prefix, so no full password hash is kept).' },
   'breach.online.failMode': { env: null, description: '`open`: when the range API fails or times out, the password is accepted (logins keep working during an HIBP outage). `closed`: it is treated as breached (no login or password change until the API answers again).' },
-  'breach.actions.block': { env: null, description: 'Block a login with a breached password until the password is changed through the emailed reset link. Off: the login proceeds and only the event (and emails) are recorded.' },
+  'breach.actions.block': { env: null, description: 'Block a login with a breached password until the password is changed through the emailed reset link. Off: the login proceeds and only the `pwd_leak` event is recorded (no emails).' },
   'breach.actions.notifyUser': { env: null, description: 'Email the user a reset link when they log in with a breached password (at most once per hour).' },
   'breach.actions.notifyAdmins': { env: null, description: '`immediate`: also email the admins of the user\'s organization. `off`: do not.' },
 };

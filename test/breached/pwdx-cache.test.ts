@@ -89,7 +89,7 @@ describe('PWDX block cache', () => {
       reads.restore();
     }
     for (const [hash] of [...sample, ...sample]) assert.deepEqual(cached.lookup(hash), uncached.lookup(hash));
-    assert.deepEqual(uncached.cacheStats(), { budgetBytes: 0, allocatedBytes: 0, cachedBytes: 0, buckets: 0, hits: 0, misses: 0, evictions: 0 });
+    assert.deepEqual(uncached.cacheStats(), { budgetBytes: 0, allocatedBytes: 0, cachedBytes: 0, buckets: 0, hits: 0, misses: 0, evictions: 0, notAdmitted: 0 });
   });
 
   it('a budget that holds the whole index caches every bucket once and never evicts', () => {
@@ -111,6 +111,7 @@ describe('PWDX block cache', () => {
   });
 
   it('threat: a cache that outgrows its budget exhausts server memory. It never allocates more than the budget, and stays right while evicting', () => {
+    // Threat: unbounded memory growth from lookups (each sign-in, sign-up or reset attempt costs a lookup).
     for (const budget of [48 * 1024, 200 * 1024]) {
       const index = open({ cacheBytes: budget });
       const absent = randomHashes(20_000);
@@ -131,6 +132,39 @@ describe('PWDX block cache', () => {
     }
   });
 
+  it('once full, lookups spread over more buckets than fit mostly go uncached instead of churning the cache', () => {
+    // Threat: lookups spread over the whole index (an attacker cycling passwords) making every lookup slower than with no cache.
+    const index = open({ cacheBytes: 64 * 1024 });
+    const reference = open({ cacheBytes: 0 });
+    for (let i = 0; i < 30_000; i++) {
+      const [hash] = rows[Math.floor(Math.random() * rows.length)]!;
+      assert.deepEqual(index.lookup(hash), reference.lookup(hash));
+    }
+    const s = index.cacheStats();
+    assert.ok(s.notAdmitted > s.misses / 2, `${s.notAdmitted} of ${s.misses} misses not admitted`);
+    assert.ok(s.evictions < s.misses / 4, `${s.evictions} evictions for ${s.misses} misses`);
+    assert.ok(s.evictions > 0, 'buckets missed twice within the window still get in');
+    assert.ok(s.hits > 0);
+  });
+
+  it('once full, a bucket missed twice in a short while is admitted', () => {
+    const index = open({ cacheBytes: 64 * 1024 });
+    // Fill the cache with the first buckets, then look up a bucket that is not cached, twice.
+    for (let i = 0; i < 30_000 && index.cacheStats().notAdmitted === 0; i += 150) index.lookup(rows[i]![0]);
+    const [late] = rows[rows.length - 1]!;
+    const before = index.cacheStats();
+    assert.ok(before.notAdmitted > 0, 'the cache is full');
+    index.lookup(late);
+    index.lookup(late);
+    const reads = countReads();
+    try {
+      index.lookup(late);
+      assert.equal(reads.count, 0, 'cached after its second miss');
+    } finally {
+      reads.restore();
+    }
+  });
+
   it('a bucket in steady use stays cached while a stream of others passes through (second chance)', () => {
     const index = open({ cacheBytes: 64 * 1024 });
     const [hot] = rows[12_345]!;
@@ -138,8 +172,11 @@ describe('PWDX block cache', () => {
     const reads = countReads();
     let hotReads = 0;
     try {
-      for (let i = 0; i < 20_000; i++) {
-        index.lookup(rows[(i * 7919) % rows.length]![0]);
+      for (let i = 0; i < 10_000; i++) {
+        // Each cold bucket twice, so the doorkeeper admits it and the cache keeps turning over.
+        const [cold] = rows[(i * 7919) % rows.length]!;
+        index.lookup(cold);
+        index.lookup(cold);
         const before = reads.count;
         index.lookup(hot);
         hotReads += reads.count - before;
@@ -169,6 +206,7 @@ describe('PWDX block cache', () => {
   });
 
   it('threat: a damaged block answered from the cache. In lazy mode a bad block fails every time, never caching a wrong answer', () => {
+    // Threat: a corrupted index silently answering "not breached" once its bad bytes sit in memory.
     const good = readFileSync(path);
     const bad = Buffer.from(good);
     const dataStart = HEADER_BYTES + bucketTableBytes(good.readUInt8(6));
@@ -197,6 +235,7 @@ describe('PWDX block cache', () => {
 
 describe('block cache and index replacement', () => {
   it('threat: a stale cache answering from the replaced index. After an atomic swap every answer comes from the new file', async () => {
+    // Threat: a freshly imported breach list (new leaks) being ignored because old answers are still cached.
     let now = 0;
     const live = join(dir, 'live.pwdx');
     const first = rows.slice(0, 50_000);

@@ -138,15 +138,15 @@ class OpenIndex implements PwdxIndex {
     let base: number;
     let at = cache.enabled ? cache.get(bucket) : -1;
     if (at >= 0) {
-      buf = cache.bufferAt(at);
-      base = cache.offsetAt(at);
+      buf = cache.buffer();
+      base = at;
     } else {
       const position = this.dataStart + start * this.entryBytes;
       if (this.verified) this.verifyRange(position - this.dataStart, len);
-      at = cache.enabled ? cache.reserve(len) : -1;
-      buf = at >= 0 ? cache.bufferAt(at) : this.scratch;
-      base = at >= 0 ? cache.offsetAt(at) : 0;
-      // The one positioned read, straight into the cache segment when the bucket is cached.
+      at = cache.enabled ? cache.reserve(bucket, len) : -1;
+      buf = at >= 0 ? cache.buffer() : this.scratch;
+      base = at >= 0 ? at : 0;
+      // The one positioned read, straight into the cache when the bucket can be cached.
       const got = readSync(this.fd, buf, base, len, position);
       if (got !== len) throw new PwdxFormatError(this.path, 'short read (was the file truncated while open?)');
       if (at >= 0) cache.commit(bucket, at, len);
