@@ -34,14 +34,14 @@ export interface TestBrowser {
 }
 
 /** A fresh browser profile in a temp folder; close() shuts Chromium down and deletes the profile. */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(options: { userAgent?: string } = {}): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: browser tests must run in CI. Install it with: apt-get update && apt-get install -y chromium`);
   }
   const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
   let context: BrowserContext;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, ...options });
   } catch (error) {
     rmSync(profile, { recursive: true, force: true });
     throw error;

@@ -1,11 +1,7 @@
 // Helpers for the bot-detection and CAPTCHA suites: read challenges out of the login page, their answers out of the store, and the events.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import type { TestApp } from './app.js';
-import { CHROMIUM_PATH, type TestBrowser } from './browser.js';
+import { launchBrowser, type TestBrowser } from './browser.js';
 import type { SecurityEvent } from '../../src/events/event-codes.js';
 import { expectedProofDigest } from '../../src/protection/bot/browser-proof.js';
 
@@ -58,36 +54,11 @@ export function signalsOf(event: SecurityEvent): string[] {
   return Object.keys((event.details.signals ?? {}) as Record<string, unknown>);
 }
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
  * Like launchBrowser() (test/helpers/browser.ts) but with the user agent of a normal desktop browser:
  * a person's Chrome does not say "HeadlessChrome", and the bot signals rightly flag one that does.
  */
-export async function launchBrowserAs(userAgent: string = DESKTOP_CHROME_UA): Promise<TestBrowser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: browser tests must run in CI. Install it with: apt-get update && apt-get install -y chromium`);
-  }
-  const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-  let context: BrowserContext;
-  try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, userAgent });
-  } catch (error) {
-    rmSync(profile, { recursive: true, force: true });
-    throw error;
-  }
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(15_000);
-  const page = context.pages()[0] ?? (await context.newPage());
-  return {
-    context,
-    page,
-    async close() {
-      try {
-        await context.close();
-      } finally {
-        rmSync(profile, { recursive: true, force: true });
-      }
-    },
-  };
+export function launchBrowserAs(userAgent: string = DESKTOP_CHROME_UA): Promise<TestBrowser> {
+  return launchBrowser({ userAgent });
 }
