@@ -32,6 +32,7 @@ import { passwordRoutes } from './http/routes/password.js';
 import { accountRoutes } from './http/routes/account.js';
 import { protectionLinkRoutes } from './http/routes/protection-links.js';
 import { protectionNotices } from './account/protection-notices.js';
+import { sendBreachDigests } from './account/breached-password.js';
 import type { ProtectionDeps } from './protection/protection-deps.js';
 import { parseAllowlist } from './protection/ip/allowlist.js';
 import type { LoginStepDeps } from './http/login/login-steps.js';
@@ -76,6 +77,8 @@ export interface App {
   /** Delivers the outbox; `serve` starts it after listening, tests call runOnce(). */
   mailWorker: OutboxWorker;
   createSetupLink(): Promise<string | null>;
+  /** Periodic jobs (the daily breached-password summary); `serve` runs them hourly, and each sends at most once a day. */
+  runPeriodicJobs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -239,7 +242,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     sessions,
     account,
     sessionCookie,
-    breachNotices: { notifyUser: config.breach.actions.notifyUser, notifyAdmins: config.breach.actions.notifyAdmins === 'immediate', emailIntervalMs: 3_600_000 },
+    breachNotices: { notifyUser: config.breach.actions.notifyUser, notifyAdmins: config.breach.actions.notifyAdmins, emailIntervalMs: 3_600_000 },
   };
   const pages = { csrf, productName: config.productName };
   const flows = createFlowRepository(store.oidc);
@@ -294,6 +297,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     mailer,
     mailWorker,
     createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
+    async runPeriodicJobs() {
+      if (config.breach.actions.notifyAdmins === 'daily') await sendBreachDigests(account, clock.now());
+    },
     async close() {
       await server.close();
       await mailWorker.stop();

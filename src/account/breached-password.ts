@@ -20,8 +20,35 @@ export async function rejectBreachedPassword(breach: PasswordBreachCheck | undef
 
 export interface BreachNoticeSettings {
   notifyUser: boolean;
-  notifyAdmins: boolean;
+  /** Admins are told at each blocked login (`immediate`), in one summary a day (`daily`, see sendBreachDigests), or not. */
+  notifyAdmins: 'off' | 'immediate' | 'daily';
   emailIntervalMs: number;
+}
+
+const DAY = 86_400_000;
+
+/** The daily summary: per organization, the breached-password logins of the previous UTC day, sent once. */
+export async function sendBreachDigests(deps: AccountDeps, now: number): Promise<number> {
+  const dayStart = now - (now % DAY) - DAY;
+  const events = (await deps.store.events.list({ code: 'pwd_leak', since: dayStart, limit: 10_000 })).filter((e) => e.at < dayStart + DAY && e.userId);
+  const byOrg = new Map<string, { email: string; at: string; ip: string | null }[]>();
+  for (const event of events) {
+    const user = await deps.store.users.findById(event.userId as string);
+    if (!user?.orgId) continue;
+    const list = byOrg.get(user.orgId) ?? [];
+    list.push({ email: user.email, at: new Date(event.at).toISOString().slice(11, 16) + ' UTC', ip: event.ip });
+    byOrg.set(user.orgId, list);
+  }
+  let sent = 0;
+  const day = new Date(dayStart).toISOString().slice(0, 10);
+  for (const [orgId, logins] of byOrg) {
+    if (!(await deps.store.once.claim(`breach-digest:${orgId}:${day}`, 2 * DAY, now))) continue;
+    for (const admin of await orgAdmins(deps, orgId)) {
+      await deps.mailer.enqueue(admin.email, 'password_breached_digest', { day, logins: logins.reverse(), consoleUrl: `${deps.publicUrl}/` });
+      sent++;
+    }
+  }
+  return sent;
 }
 
 /** Emails the user a reset link (at most once per interval) and, if configured, the organization's admins. */
@@ -32,7 +59,7 @@ export async function onBreachedLogin(deps: AccountDeps, settings: BreachNoticeS
     const resetLink = await issueLink(deps, 'reset_password', '/password/reset', user.id, deps.resetPasswordTtlMs);
     await deps.mailer.enqueue(user.email, 'password_breached', { resetLink, expiresInText: describeDuration(deps.resetPasswordTtlMs), ip });
   }
-  if (settings.notifyAdmins && user.orgId) {
+  if (settings.notifyAdmins === 'immediate' && user.orgId) {
     const at = new Date(now).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
     for (const admin of await orgAdmins(deps, user.orgId)) {
       await deps.mailer.enqueue(admin.email, 'password_breached_admin', { userEmail: user.email, at, ip, consoleUrl: `${deps.publicUrl}/` });

@@ -21,6 +21,9 @@ export const serveCommand: Command = {
     if (config.demo && !config.isProduction) lines.push('', 'Try a real sign-in with the demo app:', `  ${config.publicUrl}/demo`);
     io.stdout.write(`${lines.join('\n')}\n`);
     app.logger.info({ setupLinkPrinted: setup !== null }, 'ready');
+    const runJobs = () => app.runPeriodicJobs().catch((error: unknown) => app.logger.error({ err: error }, 'periodic job failed'));
+    void runJobs();
+    setInterval(runJobs, 3_600_000).unref();
     let closing = false;
     const shutdown = (signal: string) => {
       if (closing) return;

@@ -99,7 +99,7 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'breach.online.failMode': { env: null, description: '`open`: when the range API fails or times out, the password is accepted (logins keep working during an HIBP outage). `closed`: it is treated as breached (no login or password change until the API answers again).' },
   'breach.actions.block': { env: null, description: 'Block a login with a breached password until the password is changed through the emailed reset link. Off: the login proceeds and only the `pwd_leak` event is recorded (no emails).' },
   'breach.actions.notifyUser': { env: null, description: 'Email the user a reset link when they log in with a breached password (at most once per hour).' },
-  'breach.actions.notifyAdmins': { env: null, description: '`immediate`: also email the admins of the user\'s organization. `off`: do not.' },
+  'breach.actions.notifyAdmins': { env: null, description: '`immediate`: email the admins of the user\'s organization at each blocked login; `daily`: one summary per organization per day; `off`: do not.' },
 };
 
 export const configSchema = z.object({
@@ -223,7 +223,7 @@ export const configSchema = z.object({
         .object({
           block: bool(true),
           notifyUser: bool(true),
-          notifyAdmins: z.enum(['off', 'immediate']).default('off'),
+          notifyAdmins: z.enum(['off', 'immediate', 'daily']).default('off'),
         })
         .prefault({}),
     })

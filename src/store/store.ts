@@ -1,6 +1,6 @@
 // Storage interfaces, one per record type. Each states its atomicity; every backend passes one contract suite.
 import type { ClientRecord, LinkToken, Org, Role, Session, SigningKey, User } from '../domain/types.js';
-import type { NewSecurityEvent, SecurityEvent } from '../events/event-codes.js';
+import type { EventCode, NewSecurityEvent, SecurityEvent } from '../events/event-codes.js';
 
 export interface NewUser {
   email: string;
@@ -69,7 +69,7 @@ export interface LinkTokenStore {
 
 export interface EventStore {
   append(event: NewSecurityEvent, now: number): Promise<SecurityEvent>;
-  list(options: { userId?: string; limit: number }): Promise<SecurityEvent[]>;
+  list(options: { userId?: string; limit: number; code?: EventCode; since?: number }): Promise<SecurityEvent[]>;
 }
 
 export interface OidcModelRecord {

@@ -203,4 +203,15 @@ export const COPY: Copy = {
       [`Then ${whoToAsk(b)}.`],
     ],
   }),
+
+  password_breached_digest: (d, b) => ({
+    subject: `${b.productName}: ${d.logins.length} sign-in${d.logins.length === 1 ? '' : 's'} with breached passwords on ${d.day}`,
+    heading: 'Breached passwords: daily summary',
+    intro: [
+      [`On ${d.day}, these members of your organization signed in with a password that appears in a public breach list. Each sign-in was handled by the breached-password setting, and the users were asked to choose new passwords:`],
+      ...d.logins.map((l) => [`${l.email} at ${l.at}${l.ip ? ` from ${l.ip}` : ''}`]),
+    ],
+    action: { label: `Open ${b.productName}`, url: d.consoleUrl },
+    outro: [['You receive this summary because you are an administrator of the organization.']],
+  }),
 };

@@ -20,6 +20,7 @@ const SAMPLES = {
   account_blocked: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', attempts: 10, unblockLink: LINK, expiresInText: '5 days', resetUrl: RESET },
   login_link: { link: LINK, expiresInText: '15 minutes' },
   password_breached: { resetLink: LINK, expiresInText: '1 hour', ip: '203.0.113.9' },
+  password_breached_digest: { day: '2024-05-01', logins: [{ email: 'victim@acme.example', at: '10:00 UTC', ip: '203.0.113.9' }], consoleUrl: LINK },
   password_breached_admin: { userEmail: 'victim@acme.example', at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', consoleUrl: LINK },
   ip_throttled_alert: { ip: '203.0.113.9', location: 'Berlin, Germany', at: '2024-05-01 10:00 UTC', capacity: 100, identifier: 'victim@acme.example', releaseCommand: 'portcullis ip release 203.0.113.9', consoleUrl: LINK },
   passkey_added: { passkeyName: 'iCloud Keychain', at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', accountUrl: LINK, resetUrl: RESET },

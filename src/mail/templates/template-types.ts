@@ -9,6 +9,7 @@ export interface TemplateData {
   account_blocked: { ip: string; location: string; at: string; attempts: number; unblockLink: string; expiresInText: string; resetUrl: string };
   login_link: { link: string; expiresInText: string };
   password_breached: { resetLink: string; expiresInText: string; ip: string | null };
+  password_breached_digest: { day: string; logins: { email: string; at: string; ip: string | null }[]; consoleUrl: string };
   password_breached_admin: { userEmail: string; at: string; ip: string | null; consoleUrl: string };
   ip_throttled_alert: { ip: string; location: string; at: string; capacity: number; identifier: string | null; releaseCommand: string; consoleUrl: string };
   passkey_added: { passkeyName: string; at: string; ip: string | null; accountUrl: string; resetUrl: string };

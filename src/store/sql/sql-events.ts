@@ -55,9 +55,11 @@ export function sqlEventStore(db: Kysely<Database>): EventStore {
         .execute();
       return event;
     },
-    async list({ userId, limit }) {
+    async list({ userId, limit, code, since }) {
       let query = db.selectFrom('events').selectAll().orderBy('seq', 'desc').limit(limit);
       if (userId) query = query.where('user_id', '=', userId);
+      if (code) query = query.where('code', '=', code);
+      if (since !== undefined) query = query.where('at', '>=', since);
       return (await query.execute()).map(decodeEvent);
     },
   };
