@@ -30,7 +30,6 @@ export const EVENT_CODES = {
   ip_throttled: { auth0: 'limit_mu', description: 'Login refused: too many failed logins from this IP' },
   ip_released: { auth0: 'sapi', description: 'Throttled IP released by the operator' },
   pwd_leak: { auth0: 'pwd_leak', description: 'Login with a password found in a data breach' },
-  password_rejected_breached: { auth0: 'fcp', description: 'New password refused: it appears in a data breach' },
   captcha_required: { auth0: 'captcha_required', description: 'Login paused: a CAPTCHA is required (signals in details)' },
   captcha_passed: { auth0: 'captcha_passed', description: 'CAPTCHA solved; the login went on to the password check' },
   captcha_failed: { auth0: 'captcha_failed', description: 'CAPTCHA answer wrong, expired, replayed or from another transaction' },
