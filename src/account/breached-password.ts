@@ -1,4 +1,5 @@
 // Breached passwords: refused whenever a password is set (NIST 800-63B), and a login with one waits for a reset.
+import { formatUtc } from '../domain/format-time.js';
 import { PortcullisError } from '../domain/errors.js';
 import type { User } from '../domain/types.js';
 import { orgAdmins } from '../admin/users.js';
@@ -60,7 +61,7 @@ export async function onBreachedLogin(deps: AccountDeps, settings: BreachNoticeS
     await deps.mailer.enqueue(user.email, 'password_breached', { resetLink, expiresInText: describeDuration(deps.resetPasswordTtlMs), ip });
   }
   if (settings.notifyAdmins === 'immediate' && user.orgId) {
-    const at = new Date(now).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+    const at = formatUtc(now);
     for (const admin of await orgAdmins(deps, user.orgId)) {
       await deps.mailer.enqueue(admin.email, 'password_breached_admin', { userEmail: user.email, at, ip, consoleUrl: `${deps.publicUrl}/` });
     }

@@ -1,4 +1,5 @@
 // The mail side of attack protection: block emails with an Unblock link, the one-time login link, and throttle alerts.
+import { formatUtc } from '../domain/format-time.js';
 import type { User } from '../domain/types.js';
 import { orgAdmins } from '../admin/users.js';
 import { consumeLink, type LinkCheck } from '../links/link-tokens.js';
@@ -14,7 +15,6 @@ export interface NoticeSettings {
   threshold: number;
 }
 
-const stamp = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export function protectionNotices(deps: AccountDeps, settings: NoticeSettings) {
   return {
@@ -27,7 +27,7 @@ export function protectionNotices(deps: AccountDeps, settings: NoticeSettings) {
       await deps.mailer.enqueue(user.email, 'account_blocked', {
         ip,
         location: await deps.describeLocation(ip),
-        at: stamp(now),
+        at: formatUtc(now),
         attempts: settings.threshold,
         unblockLink,
         expiresInText: describeDuration(settings.unblockLinkTtlMs),
@@ -41,7 +41,7 @@ export function protectionNotices(deps: AccountDeps, settings: NoticeSettings) {
       const data = {
         ip,
         location: await deps.describeLocation(ip),
-        at: stamp(now),
+        at: formatUtc(now),
         capacity: settings.throttleCapacity,
         identifier: user?.email ?? null,
         releaseCommand: `portcullis ip release ${ipKey}`,

@@ -1,5 +1,6 @@
 // The hosted login steps, shared by every surface (OIDC interaction, account page): password, second factor,
 // passkey offer, passkey login. Each surface only says how to find its transaction and how to hand over the user.
+import { sendHtml } from '../link-pages.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../domain/clock.js';
 import { PortcullisError } from '../../domain/errors.js';
@@ -59,8 +60,6 @@ export function webauthnResponseOf(body: unknown): unknown {
   return body !== null && typeof body === 'object' ? (body as { response?: unknown }).response : undefined;
 }
 
-const html = (reply: FastifyReply, status: number, body: string): FastifyReply =>
-  reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
 export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
   const { clock, csrf, flows } = deps;
@@ -115,7 +114,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     const bot = deps.login.attempt.bot;
     const proof = bot && bot.mode('login') !== 'never' ? bot.proofChallenge(tx.key, now) : null;
     const challenge = bot && (withChallenge || bot.mode('login') === 'always') ? challengeMarkup(await bot.issue(tx.key, now), tx, `${urls.page}/captcha/image`) : null;
-    return html(
+    return sendHtml(
       reply,
       status,
       loginPage({
@@ -137,10 +136,10 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     const token = csrf.issue(request, reply, surface.csrfScope(tx));
     if (flow.state === 'second_factor') {
       const attemptsLeft = deps.flowLimits.secondFactorMaxAttempts - flow.secondFactorAttempts;
-      return html(reply, status, secondFactorPage({ productName: deps.productName, action: urls.secondFactor, csrfToken: token, error, attemptsLeft }));
+      return sendHtml(reply, status, secondFactorPage({ productName: deps.productName, action: urls.secondFactor, csrfToken: token, error, attemptsLeft }));
     }
     if (flow.state === 'passkey_offer') {
-      return html(reply, status, passkeyOfferPage({ productName: deps.productName, csrfToken: token, declineAction: urls.offerDecline, optionsUrl: urls.offerOptions, verifyUrl: urls.offerVerify }));
+      return sendHtml(reply, status, passkeyOfferPage({ productName: deps.productName, csrfToken: token, declineAction: urls.offerDecline, optionsUrl: urls.offerOptions, verifyUrl: urls.offerVerify }));
     }
     if (flow.state === 'aborted' || flow.state === 'completed') throw new PortcullisError('interaction_expired');
     return renderPassword(request, reply, tx, status);

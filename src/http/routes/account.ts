@@ -1,4 +1,5 @@
 // The account page (/account) and its own sign-in (/login, /logout). Every form is CSRF-protected and requires a live session.
+import { formatUtc } from '../../domain/format-time.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPortcullisError } from '../../domain/errors.js';
 import { EVENT_CODES } from '../../events/event-codes.js';
@@ -104,7 +105,6 @@ const NOTICES: Record<string, string> = {
   passkey_renamed: 'The passkey was renamed.',
 };
 
-const when = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export function accountRoutes(deps: AccountRouteDeps) {
   const { account, csrf, productName } = deps;
@@ -131,12 +131,12 @@ export function accountRoutes(deps: AccountRouteDeps) {
           device: describeDevice(s.userAgent),
           ip: s.ip ?? 'unknown',
           location: await account.describeLocation(s.ip),
-          lastSeen: when(s.lastSeenAt),
-          created: when(s.createdAt),
+          lastSeen: formatUtc(s.lastSeenAt),
+          created: formatUtc(s.createdAt),
           current: s.id === session.id,
         }))),
-        events: events.map((e) => ({ at: when(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
-        passkeys: passkeys?.map((p) => ({ id: p.credentialId, name: p.name, created: when(p.createdAt), lastUsed: p.lastUsedAt ? when(p.lastUsedAt) : 'never', synced: p.synced })) ?? null,
+        events: events.map((e) => ({ at: formatUtc(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
+        passkeys: passkeys?.map((p) => ({ id: p.credentialId, name: p.name, created: formatUtc(p.createdAt), lastUsed: p.lastUsedAt ? formatUtc(p.lastUsedAt) : 'never', synced: p.synced })) ?? null,
         twoFactor: { enrolled: Boolean(totp?.confirmedAt), recoveryCodesLeft: await account.store.mfa.countRecoveryCodes(user.id) },
       }),
     );

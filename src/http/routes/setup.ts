@@ -1,5 +1,6 @@
 // First-run setup: the printed one-time link opens a form that creates the first organization and its admin.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendHtml } from '../link-pages.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isPortcullisError } from '../../domain/errors.js';
 import type { AdminDeps } from '../../admin/users.js';
 import { createOrg, createUser } from '../../admin/users.js';
@@ -13,15 +14,13 @@ type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
 
 export function setupRoutes(deps: AdminDeps & { csrf: Csrf; productName: string }) {
   const { store, clock, csrf, productName } = deps;
-  const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 
   return async (app: FastifyInstance): Promise<void> => {
     app.get('/setup/:token', async (request: TokenRequest, reply) => {
       const check = await inspectLink(store.links, request.params.token, 'setup', clock.now());
-      if (!check.ok) return html(reply, 410, messagePage(productName, 'Setup link unusable', `${LINK_MESSAGES[check.reason]} Restart Portcullis to print a new setup link while no user exists.`));
+      if (!check.ok) return sendHtml(reply, 410, messagePage(productName, 'Setup link unusable', `${LINK_MESSAGES[check.reason]} Restart Portcullis to print a new setup link while no user exists.`));
       const token = csrf.issue(request, reply, 'setup');
-      return html(reply, 200, setupPage({ productName, action: `/setup/${request.params.token}`, csrfToken: token }));
+      return sendHtml(reply, 200, setupPage({ productName, action: `/setup/${request.params.token}`, csrfToken: token }));
     });
 
     app.post('/setup/:token', async (request: TokenRequest, reply) => {
@@ -30,16 +29,16 @@ export function setupRoutes(deps: AdminDeps & { csrf: Csrf; productName: string 
       const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
       const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
       const again = (error: string) =>
-        html(reply, 400, setupPage({ productName, action: `/setup/${request.params.token}`, csrfToken: csrf.issue(request, reply, 'setup'), error, email, org }));
+        sendHtml(reply, 400, setupPage({ productName, action: `/setup/${request.params.token}`, csrfToken: csrf.issue(request, reply, 'setup'), error, email, org }));
       if (!org) return again('Enter an organization name.');
       if (!isPlausibleEmail(email)) return again('Enter a valid email address.');
       const problem = checkNewPassword(password);
       if (problem) return again(problem.message);
       if ((await store.users.count()) > 0) {
-        return html(reply, 410, messagePage(productName, 'Already set up', 'An account already exists, so this setup link no longer works. Sign in instead.'));
+        return sendHtml(reply, 410, messagePage(productName, 'Already set up', 'An account already exists, so this setup link no longer works. Sign in instead.'));
       }
       const check = await consumeLink(store.links, request.params.token, 'setup', clock.now());
-      if (!check.ok) return html(reply, 410, messagePage(productName, 'Setup link unusable', LINK_MESSAGES[check.reason]));
+      if (!check.ok) return sendHtml(reply, 410, messagePage(productName, 'Setup link unusable', LINK_MESSAGES[check.reason]));
       try {
         const created = (await store.orgs.findByName(org)) ?? (await createOrg(deps, org));
         const user = await createUser(deps, { email, password, orgName: created.name, role: 'admin', emailVerified: true });
@@ -48,7 +47,7 @@ export function setupRoutes(deps: AdminDeps & { csrf: Csrf; productName: string 
         if (isPortcullisError(error) && error.status < 500) return again(error.publicMessage);
         throw error;
       }
-      return html(reply, 201, messagePage(productName, 'Admin account created', `You can now sign in as ${email} through any application registered with ${productName}.`, { href: '/', label: 'Continue' }));
+      return sendHtml(reply, 201, messagePage(productName, 'Admin account created', `You can now sign in as ${email} through any application registered with ${productName}.`, { href: '/', label: 'Continue' }));
     });
   };
 }
