@@ -93,6 +93,7 @@ const pipeline = await throughput(async () =>
       clock: app.clock,
       breach: { check: async () => ({ breached: false, source: 'none' }), blockLogin: true },
       bot: null,
+    risk: null,
       protection: {
         attempts: app.store.attempts,
         buckets: app.store.buckets,
@@ -103,7 +104,7 @@ const pipeline = await throughput(async () =>
         onThrottled: async () => undefined,
       },
     },
-    { email: `nobody${n++}@example.com`, password: 'wrong', ip: '198.51.100.7', userAgent: null, clientId: null, transactionId: 'bench', captcha: {}, proof: null },
+    { email: `nobody${n++}@example.com`, password: 'wrong', ip: '198.51.100.7', userAgent: null, clientId: null, transactionId: 'bench', captcha: {}, proof: null, deviceToken: null },
   ),
 );
 results.push({ name: 'pipeline, unknown account (dummy verify)', opsPerSec: pipeline, baseline: 'raw' });

@@ -38,6 +38,8 @@ import { parseAllowlist } from './protection/ip/allowlist.js';
 import type { LoginStepDeps } from './http/login/login-steps.js';
 import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
 import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
+import { createRiskGuard, type RiskGuard } from './protection/risk/risk-guard.js';
+import { alertAdmins, loginRecorder, stepUpPort } from './account/risk-notices.js';
 import { createBotGuard } from './protection/bot/bot-guard.js';
 import { createBreachChecker } from './protection/breached/breach-checker.js';
 import { breachCheckerOptions } from './protection/breached/checker-options.js';
@@ -236,9 +238,32 @@ export async function createApp(options: AppOptions): Promise<App> {
     primary: external ?? (config.bot.provider === 'pow' ? pow : image),
     alternative: external || config.bot.provider === 'pow' ? null : pow,
   });
+  const riskSettings = {
+    notifyAdmins: config.risk.notifyAdmins,
+    adminAlertIntervalMs: config.risk.adminAlertInterval,
+    notifyNewDevice: config.risk.notifyNewDevice,
+    emailCodeTtlMs: config.risk.emailCodeTtl,
+    codeKey: deriveKey(config.secret, 'step-up-code'),
+  };
+  const risk: RiskGuard | null = config.risk.enabled
+    ? createRiskGuard({
+        devices: store.devices,
+        history: store.loginHistory,
+        locate: async (ip) => (await geo.get()).locate(ip),
+        reputation,
+        deviceKey: deriveKey(config.secret, 'device-cookie'),
+        settings: {
+          rules: config.risk.rules,
+          rememberDevicesForMs: config.risk.rememberDevicesFor,
+          maxTravelSpeedKmh: config.risk.maxTravelSpeedKmh,
+          historyWindowMs: config.risk.historyWindow,
+        },
+      })
+    : null;
   const sessionCookie = { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) };
   const login: PasswordLoginDeps = {
-    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: config.breach.actions.block }, bot },
+    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: config.breach.actions.block }, bot,
+      risk: risk && { guard: risk, onRisky: (args) => alertAdmins(account, riskSettings, args).then(() => undefined) } },
     sessions,
     account,
     sessionCookie,
@@ -255,6 +280,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     login,
     secondFactor: secondFactorPort(account),
     passkeys: config.passkeys.enabled ? passkeyPort(account, rp, { offer: config.passkeys.offerAfterPasswordLogin, snoozeMs: config.passkeys.offerSnooze }) : null,
+    stepUp: risk && stepUpPort(account, riskSettings),
+    recorder: risk && loginRecorder(account, risk, riskSettings),
     productName: config.productName,
     flowTtlMs: config.tokens.interactionTtl,
     flowLimits: DEFAULT_FLOW_LIMITS,
@@ -299,6 +326,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
     async runPeriodicJobs() {
       if (config.breach.actions.notifyAdmins === 'daily') await sendBreachDigests(account, clock.now());
+      await risk?.prune(clock.now());
     },
     async close() {
       await server.close();

@@ -1,6 +1,8 @@
 // The one configuration schema: every option, its default, its env name and a description.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { DEFAULT_RISK_RULES } from '../protection/risk/risk-policy.js';
+import { CONFIDENCES, RISK_ACTIONS, RISK_CONDITIONS } from '../protection/risk/risk-types.js';
 
 const duration = (fallback: string) =>
   z
@@ -80,6 +82,15 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'passkeys.enabled': { env: 'PORTCULLIS_PASSKEYS', description: 'Offer "Continue with passkey", passkey autofill and passkey management.' },
   'passkeys.offerAfterPasswordLogin': { env: null, description: 'After a password login, offer "Create and use a passkey" (with "Not now").' },
   'passkeys.offerSnooze': { env: null, description: 'How long "Not now" postpones the passkey offer.' },
+  'risk.enabled': { env: 'PORTCULLIS_RISK', description: 'Risk assessment of password logins (new device, impossible travel, untrusted IP, new country). Passkey logins are never assessed.' },
+  'risk.rules': { env: null, description: 'The policy, as `[{ "when": ["untrusted_ip", "new_device"], "action": "block" }]`. A rule matches when every listed condition fired (optionally at `"minConfidence": "medium"` or `"high"`); the strongest matching action wins: `block` refuses this attempt, `require_mfa` asks for TOTP or a passkey when enrolled and otherwise an emailed code, `log` records `risk_logged`. Conditions: `new_device`, `impossible_travel`, `untrusted_ip`, `new_country`. The default blocks impossible travel and an untrusted IP on a new device, asks for a second factor on an untrusted IP alone or a new country on a new device, and logs a new device or country alone.' },
+  'risk.rememberDevicesFor': { env: 'PORTCULLIS_RISK_REMEMBER_DEVICES', description: 'A device counts as known for this long after its last sign-in.' },
+  'risk.maxTravelSpeedKmh': { env: null, description: 'Impossible travel: the distance from the last successful login (less both locations\' accuracy radius) divided by the time since, above this speed.' },
+  'risk.historyWindow': { env: null, description: 'How long sign-in locations are kept as the baseline for impossible travel and new-country checks.' },
+  'risk.notifyNewDevice': { env: null, description: 'Email the user after a successful sign-in from a new device (not on their very first sign-in).' },
+  'risk.notifyAdmins': { env: null, description: 'Email every admin of the user\'s organization when a risky attempt is blocked or stepped up, at most once per `adminAlertInterval` per (user, IP).' },
+  'risk.adminAlertInterval': { env: null, description: 'At most one admin alert per (user, IP) in this interval.' },
+  'risk.emailCodeTtl': { env: null, description: 'How long the one-time sign-in code emailed for a `require_mfa` step-up is valid.' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -201,6 +212,30 @@ export const configSchema = z.object({
       secretKey: z.string().max(500).default(''),
       verifyUrl: z.string().default(''),
       failMode: z.enum(['open', 'closed']).default('closed'),
+    })
+    .prefault({}),
+  risk: z
+    .object({
+      enabled: bool(true),
+      rules: z
+        .array(
+          z
+            .object({
+              when: z.array(z.enum(RISK_CONDITIONS)).min(1).max(RISK_CONDITIONS.length),
+              action: z.enum(RISK_ACTIONS),
+              minConfidence: z.enum(CONFIDENCES).optional(),
+            })
+            .strict(),
+        )
+        .max(50)
+        .default(DEFAULT_RISK_RULES),
+      rememberDevicesFor: duration('30d'),
+      maxTravelSpeedKmh: int(1000, 100, 100_000),
+      historyWindow: duration('180d'),
+      notifyNewDevice: bool(true),
+      notifyAdmins: bool(true),
+      adminAlertInterval: duration('1h'),
+      emailCodeTtl: duration('10m'),
     })
     .prefault({}),
   mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),

@@ -50,6 +50,13 @@ export const EVENT_CODES = {
   recovery_code_used: { auth0: 'gd_recovery_succeed', description: 'Signed in with a recovery code (the user was emailed)' },
   recovery_codes_regenerated: { auth0: 'gd_update_device_account', description: 'New recovery codes generated; the old ones no longer work' },
   mfa_reset: { auth0: 'gd_unenroll', description: 'Two-factor authentication reset by an administrator (passkeys kept)' },
+  risk_blocked: { auth0: 'f', description: 'Login attempt blocked by risk assessment (each assessor\'s verdict in details); the user is not locked out' },
+  risk_mfa: { auth0: 'gd_start_auth', description: 'Risk assessment asked for a second factor before this login could finish' },
+  risk_logged: { auth0: 's', description: 'Risk signals noted on an allowed login (each assessor\'s verdict in details)' },
+  step_up_email_sent: { auth0: 'gd_send_email', description: 'A one-time sign-in code was emailed as the second factor a risky login needed' },
+  device_forgotten: { auth0: 'sapi', description: 'A remembered device was forgotten from the account page' },
+  session_expired_idle: { auth0: 'slo', description: 'Session ended after the idle limit' },
+  session_expired_absolute: { auth0: 'slo', description: 'Session ended at its absolute limit' },
 } as const;
 
 export type EventCode = keyof typeof EVENT_CODES;

@@ -7,6 +7,7 @@ import { resendVerification } from '../account/signup.js';
 import { onBreachedLogin, type BreachNoticeSettings } from '../account/breached-password.js';
 import { normaliseIp } from './client-ip.js';
 import { setSessionCookie } from './auth-session.js';
+import { ensureDeviceToken } from './device-cookie.js';
 
 export interface PasswordLoginDeps {
   attempt: AttemptDeps;
@@ -17,7 +18,7 @@ export interface PasswordLoginDeps {
 }
 
 export type PasswordLoginOutcome =
-  | { ok: true; userId: string }
+  | { ok: true; userId: string; stepUp: boolean }
   | { ok: false; status: number; error: string | null; notice: string | null; retryAfterSeconds?: number; challenge?: boolean };
 
 export const MESSAGES = {
@@ -30,6 +31,8 @@ export const MESSAGES = {
     'This password appeared in a data breach, so we paused sign-in with it to protect your account. We emailed you a link to set a new password; use it, then sign in with the new one.',
   captcha: 'Before we check your password, please confirm you are a person: enter the characters as displayed.',
   captchaWrong: 'That did not match. Enter the characters as displayed in the new image, or verify another way.',
+  riskBlocked:
+    'This login attempt was blocked because it looked unusual. If this was you, try again from a device you have used before or contact your admin.',
   throttled: 'Too many failed sign-ins have come from your network. Wait a while before trying again, or contact your administrator if you think this is a mistake.',
 } as const;
 
@@ -41,7 +44,9 @@ export async function passwordLogin(
 ): Promise<PasswordLoginOutcome> {
   const ip = normaliseIp(request.ip);
   const userAgent = request.headers['user-agent'] ?? null;
-  const verdict = await attemptPasswordLogin(deps.attempt, { ...input, ip, userAgent });
+  const deviceToken = ensureDeviceToken(request, reply, deps.sessionCookie.secure);
+  const verdict = await attemptPasswordLogin(deps.attempt, { ...input, ip, userAgent, deviceToken });
+  if (verdict.outcome === 'risk_blocked') return { ok: false, status: 403, error: MESSAGES.riskBlocked, notice: null };
   if (verdict.outcome === 'challenge') {
     return { ok: false, status: 401, error: verdict.failed ? MESSAGES.captchaWrong : null, notice: verdict.failed ? null : MESSAGES.captcha, challenge: true };
   }
@@ -62,7 +67,7 @@ export async function passwordLogin(
     }
     return { ok: false, status: 401, error: MESSAGES.invalidCredentials, notice: null };
   }
-  return { ok: true, userId: verdict.user.id };
+  return { ok: true, userId: verdict.user.id, stepUp: verdict.stepUp };
 }
 
 /** The one place a browser session starts, whatever the method: password (+2FA), passkey or one-time link. */

@@ -9,6 +9,7 @@ export type LoginEvent =
   | 'passkey_verified'
   | 'session_reused'
   | 'second_factor_not_enrolled'
+  | 'email_code_sent'
   | 'second_factor_failed'
   | 'second_factor_passed'
   | 'second_factor_exhausted'
@@ -32,6 +33,8 @@ export const TRANSITIONS: Readonly<Record<LoginState, Partial<Record<LoginEvent,
   },
   second_factor: {
     second_factor_not_enrolled: 'passkey_offer',
+    // Risk asked for a second factor and the user has no TOTP: a one-time code goes to their email.
+    email_code_sent: 'second_factor',
     second_factor_failed: 'second_factor',
     second_factor_passed: 'passkey_offer',
     second_factor_exhausted: 'aborted',
@@ -53,6 +56,18 @@ export interface LoginFlow {
   secondFactorAttempts: number;
   /** The second factor must follow the password within this deadline. */
   stepDeadline: number | null;
+  /** Risk assessment asked for a second factor: it cannot be skipped even without TOTP (a passkey or an emailed code then). */
+  stepUp: boolean;
+  /** The emailed step-up code: only its keyed hash is kept. */
+  emailCode: EmailCode | null;
+}
+
+export interface EmailCode {
+  hash: string;
+  expiresAt: number;
+  sentAt: number;
+  /** How many codes this sign-in has sent (capped). */
+  sends: number;
 }
 
 export interface FlowLimits {
@@ -65,14 +80,14 @@ export const DEFAULT_FLOW_LIMITS: FlowLimits = { secondFactorWindowMs: 5 * 60_00
 export type TransitionResult = { ok: true; flow: LoginFlow } | { ok: false; reason: 'expired' | 'invalid_transition' | 'step_deadline' };
 
 export function startFlow(now: number, ttlMs: number): LoginFlow {
-  return { state: 'credentials', expiresAt: now + ttlMs, accountId: null, amr: [], failedAttempts: 0, secondFactorAttempts: 0, stepDeadline: null };
+  return { state: 'credentials', expiresAt: now + ttlMs, accountId: null, amr: [], failedAttempts: 0, secondFactorAttempts: 0, stepDeadline: null, stepUp: false, emailCode: null };
 }
 
 export function transition(
   flow: LoginFlow,
   event: LoginEvent,
   now: number,
-  data: { accountId?: string; amr?: string[] } = {},
+  data: { accountId?: string; amr?: string[]; stepUp?: boolean; emailCode?: EmailCode } = {},
   limits: FlowLimits = DEFAULT_FLOW_LIMITS,
 ): TransitionResult {
   if (now >= flow.expiresAt) return { ok: false, reason: 'expired' };
@@ -94,6 +109,8 @@ export function transition(
       failedAttempts: flow.failedAttempts + (event === 'password_failed' ? 1 : 0),
       secondFactorAttempts,
       stepDeadline: event === 'password_verified' || event === 'login_link_used' ? now + limits.secondFactorWindowMs : flow.stepDeadline,
+      stepUp: (flow.stepUp ?? false) || (data.stepUp ?? false),
+      emailCode: event === 'email_code_sent' ? (data.emailCode ?? null) : (flow.emailCode ?? null),
     },
   };
 }

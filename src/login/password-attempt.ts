@@ -11,6 +11,7 @@ import { decideReservation, failureStartsBlock } from '../protection/brute-force
 import { decideThrottle } from '../protection/throttle/throttle-policy.js';
 import type { ProtectionDeps } from '../protection/protection-deps.js';
 import type { BotGuard } from '../protection/bot/bot-guard.js';
+import type { RiskAssessment, RiskGuard } from '../protection/risk/risk-guard.js';
 
 export interface AttemptInput {
   email: string;
@@ -23,10 +24,15 @@ export interface AttemptInput {
   /** Submitted CAPTCHA fields (captcha_id, captcha_answer, altcha, provider tokens) and the browser proof. */
   captcha: Record<string, string | undefined>;
   proof: unknown;
+  /** The browser's device cookie, for the new-device assessor. */
+  deviceToken: string | null;
 }
 
 export type AttemptVerdict =
-  | { outcome: 'success'; user: User }
+  /** `stepUp`: risk assessment asks for a second factor before the login may finish. */
+  | { outcome: 'success'; user: User; stepUp: boolean }
+  /** Correct password, but the attempt looked risky: this attempt is refused; the user is not locked out. */
+  | { outcome: 'risk_blocked'; user: User; assessment: RiskAssessment }
   | { outcome: 'failure'; reason: 'invalid_credentials' }
   /** Correct password, but the email is not verified yet: safe to say, since only the owner knows the password. */
   | { outcome: 'failure'; reason: 'email_unverified'; user: User }
@@ -45,6 +51,13 @@ export interface AttemptDeps {
   protection: ProtectionDeps;
   breach: { check(password: string): Promise<{ breached: boolean; source: string }>; blockLogin: boolean };
   bot: BotGuard | null;
+  risk: RiskPort | null;
+}
+
+export interface RiskPort {
+  guard: RiskGuard;
+  /** Alerts the organization's admins about a blocked or stepped-up attempt (rate-limited by the implementation). */
+  onRisky(args: { user: User; ip: string; assessment: RiskAssessment }): Promise<void>;
 }
 
 interface AttemptContext {
@@ -58,6 +71,7 @@ interface AttemptContext {
   user: User | null;
   passwordOk: boolean;
   failureCode: EventCode | null;
+  stepUp: boolean;
   verdict: AttemptVerdict | null;
 }
 
@@ -220,6 +234,27 @@ const checkBreachedPassword: Step = async (deps, ctx) => {
   if (deps.breach.blockLogin) ctx.verdict = { outcome: 'failure', reason: 'password_breached', user: ctx.user };
 };
 
+/** Risk assessment after a correct password: block this attempt, ask for a second factor, or note the signals. */
+const assessRisk: Step = async (deps, ctx) => {
+  if (!ctx.passwordOk || !ctx.user || !deps.risk) return;
+  const { input, user } = ctx;
+  const assessment = await deps.risk.guard.assess({ userId: user.id, ip: input.ip, userAgent: input.userAgent, deviceToken: input.deviceToken }, deps.clock.now());
+  if (assessment.action === 'allow') return;
+  const details = { action: assessment.action, matched: assessment.matched, findings: assessment.findings, location: assessment.location, device: assessment.device, reasons: assessment.reasons };
+  if (assessment.action === 'log') {
+    await event(deps, ctx, 'risk_logged', 'info', assessment.matched.join(','), details);
+    return;
+  }
+  if (assessment.action === 'require_mfa') {
+    await event(deps, ctx, 'risk_mfa', 'info', assessment.matched.join(','), details);
+    ctx.stepUp = true;
+  } else {
+    await event(deps, ctx, 'risk_blocked', 'failure', assessment.matched.join(','), details);
+    ctx.verdict = { outcome: 'risk_blocked', user, assessment };
+  }
+  await deps.risk.onRisky({ user, ip: input.ip, assessment }).catch(() => undefined);
+};
+
 /** Upgrades the stored hash when the configured argon2 parameters changed. */
 const upgradeHash: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user?.passwordHash || !deps.hasher.needsRehash(ctx.user.passwordHash)) return;
@@ -232,7 +267,7 @@ const upgradeHash: Step = async (deps, ctx) => {
 const recordSuccess: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user) return;
   await event(deps, ctx, 'login_success', 'success', 'password', { captcha_required: ctx.captchaRequired });
-  ctx.verdict = { outcome: 'success', user: ctx.user };
+  ctx.verdict = { outcome: 'success', user: ctx.user, stepUp: ctx.stepUp };
 };
 
 /** The order is the design: cheap checks, then the reservation, then hashing, then bookkeeping. */
@@ -247,6 +282,7 @@ export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [
   recordFailure,
   clearCounters,
   requireVerifiedEmail,
+  assessRisk,
   checkBreachedPassword,
   upgradeHash,
   recordSuccess,
@@ -264,6 +300,7 @@ export async function attemptPasswordLogin(deps: AttemptDeps, input: AttemptInpu
     user: null,
     passwordOk: false,
     failureCode: null,
+    stepUp: false,
     verdict: null,
   };
   for (const step of PASSWORD_ATTEMPT_STEPS) {

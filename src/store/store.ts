@@ -302,6 +302,62 @@ export interface PasskeyStore {
   countForUser(userId: string): Promise<number>;
 }
 
+/** A browser the user has signed in from: the device cookie (hashed at rest) plus the browser and OS family. */
+export interface KnownDevice {
+  id: string;
+  userId: string;
+  /** HMAC of the device cookie; the cookie itself is never stored. */
+  deviceHash: string;
+  /** Browser family ("Chrome"), and OS family ("Windows"), from the user agent; null when unknown. */
+  browser: string | null;
+  os: string | null;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  lastIp: string | null;
+  /** As people read it: "London, United Kingdom". */
+  lastLocation: string | null;
+}
+
+/** Remembered devices, for the new-device risk assessor and the account page. Every operation is scoped by user. */
+export interface DeviceStore {
+  /** The user's device with this cookie hash, whatever its age (the caller applies the remember window). */
+  find(userId: string, deviceHash: string): Promise<KnownDevice | null>;
+  /** Inserts, or updates browser, OS, last IP, location and lastSeenAt of the existing (user, hash) row. Returns the row. */
+  remember(device: Omit<KnownDevice, 'id' | 'firstSeenAt' | 'lastSeenAt'>, now: number): Promise<KnownDevice>;
+  /** Devices seen at or after `since`, most recently seen first. */
+  listForUser(userId: string, since: number): Promise<KnownDevice[]>;
+  /** Whether the user has any device seen at or after `since`. */
+  hasAny(userId: string, since: number): Promise<boolean>;
+  forget(userId: string, id: string): Promise<boolean>;
+  forgetAll(userId: string): Promise<number>;
+  /** Deletes rows last seen before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
+/** Where a successful login came from: the baseline for impossible travel and new-country checks. */
+export interface LoginLocation {
+  userId: string;
+  at: number;
+  ip: string;
+  /** ISO 3166-1 alpha-2, null when the IP has no location (private, loopback, unknown). */
+  countryCode: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  accuracyKm: number | null;
+  /** As people read it. */
+  label: string | null;
+}
+
+export interface LoginHistoryStore {
+  record(entry: LoginLocation): Promise<void>;
+  /** The most recent successful login of the user, or null. */
+  last(userId: string): Promise<LoginLocation | null>;
+  /** Distinct country codes of the user's logins at or after `since` (no nulls). */
+  countries(userId: string, since: number): Promise<string[]>;
+  /** Deletes entries before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   users: UserStore;
@@ -321,6 +377,8 @@ export interface Store {
   ipLists: IpListStore;
   mfa: MfaStore;
   passkeys: PasskeyStore;
+  devices: DeviceStore;
+  loginHistory: LoginHistoryStore;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

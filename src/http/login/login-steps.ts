@@ -13,13 +13,23 @@ import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
 import { passwordLogin, startSession, type PasswordLoginDeps } from '../password-login.js';
 import { loginPage } from '../views/pages.js';
-import { passkeyOfferPage, secondFactorPage } from '../views/login-steps-pages.js';
-import type { PasskeyPort, SecondFactorPort } from './ports.js';
+import { passkeyOfferPage, secondFactorPage, stepUpPage } from '../views/login-steps-pages.js';
+import type { LoginRecorder, PasskeyPort, SecondFactorPort, StepUpPort } from './ports.js';
+import { ensureDeviceToken } from '../device-cookie.js';
 import { CAPTCHA_FIELDS } from '../../protection/captcha/captcha-provider.js';
 import { ipKey } from '../../protection/ip/ip-key.js';
 import { challengeMarkup } from '../views/captcha-markup.js';
 
 const CAPTCHA_FIELD_NAMES: readonly string[] = Object.values(CAPTCHA_FIELDS);
+const MAX_EMAIL_CODES = 5;
+const RESEND_AFTER_MS = 30_000;
+
+/** "a•••@example.com": enough for the user to recognise the address, not enough to harvest it. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return '•••';
+  return `${email[0]}•••${email.slice(at)}`;
+}
 
 export interface Transaction {
   /** Identifies the login transaction (binds flows, CAPTCHA solutions and WebAuthn challenges). */
@@ -49,6 +59,10 @@ export interface LoginStepDeps {
   login: PasswordLoginDeps;
   secondFactor: SecondFactorPort;
   passkeys: PasskeyPort | null;
+  /** Null when risk assessment is off (nothing then asks for a step-up). */
+  stepUp: StepUpPort | null;
+  /** Null when risk assessment is off. */
+  recorder: LoginRecorder | null;
   productName: string;
   flowTtlMs: number;
   flowLimits: FlowLimits;
@@ -68,7 +82,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     return flows.load(tx.key, clock.now(), deps.flowTtlMs);
   }
 
-  async function advance(tx: Transaction, flow: LoginFlow, event: LoginEvent, data: { accountId?: string; amr?: string[] } = {}): Promise<LoginFlow> {
+  async function advance(tx: Transaction, flow: LoginFlow, event: LoginEvent, data: Parameters<typeof transition>[3] = {}): Promise<LoginFlow> {
     const result = transition(flow, event, clock.now(), data, deps.flowLimits);
     if (!result.ok) {
       throw new PortcullisError('interaction_expired', {
@@ -88,7 +102,8 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
   /** Moves an authenticated flow past the optional steps, then starts the session and hands over. Returns the next URL. */
   async function proceed(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow): Promise<string> {
     let current = flow;
-    if (current.state === 'second_factor' && !(await deps.secondFactor.enrolled((await user(current)).id))) {
+    // Without TOTP the second factor is skipped, unless risk assessment asked for one (a passkey or an emailed code then).
+    if (current.state === 'second_factor' && !(current.stepUp && deps.stepUp) && !(await deps.secondFactor.enrolled((await user(current)).id))) {
       current = await advance(tx, current, 'second_factor_not_enrolled');
     }
     if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await user(current)).id)))) {
@@ -98,7 +113,24 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     const account = await user(current);
     await advance(tx, current, 'finished');
     await startSession(request, reply, deps.login, account.id);
+    await deps.recorder?.recordLogin(account, {
+      ip: normaliseIp(request.ip),
+      userAgent: request.headers['user-agent'] ?? null,
+      deviceToken: ensureDeviceToken(request, reply, deps.login.sessionCookie.secure),
+      amr: current.amr,
+    });
     return surface.complete(request, reply, tx, account.id, current.amr);
+  }
+
+  /** The step-up code is emailed once per sign-in, and again only when it expired. */
+  async function ensureEmailCode(request: FastifyRequest, tx: Transaction, flow: LoginFlow, account: User, resend = false): Promise<LoginFlow> {
+    const stepUp = deps.stepUp as StepUpPort;
+    const now = clock.now();
+    const existing = flow.emailCode;
+    if (existing && existing.expiresAt > now && !resend) return flow;
+    if (existing && (existing.sends >= MAX_EMAIL_CODES || now - existing.sentAt < RESEND_AFTER_MS)) return flow;
+    const sent = await stepUp.sendEmailCode(account, { ip: normaliseIp(request.ip) });
+    return advance(tx, flow, 'email_code_sent', { emailCode: { ...sent, sentAt: now, sends: (existing?.sends ?? 0) + 1 } });
   }
 
   async function renderPassword(
@@ -136,13 +168,48 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     const token = csrf.issue(request, reply, surface.csrfScope(tx));
     if (flow.state === 'second_factor') {
       const attemptsLeft = deps.flowLimits.secondFactorMaxAttempts - flow.secondFactorAttempts;
-      return sendHtml(reply, status, secondFactorPage({ productName: deps.productName, action: urls.secondFactor, csrfToken: token, error, attemptsLeft }));
+      const account = await user(flow);
+      const common = { productName: deps.productName, action: urls.secondFactor, csrfToken: token, error, attemptsLeft };
+      if (!flow.stepUp || !deps.stepUp || (await deps.secondFactor.enrolled(account.id))) return sendHtml(reply, status, secondFactorPage(common));
+      const current = await ensureEmailCode(request, tx, flow, account);
+      const passkey = deps.passkeys && (await deps.stepUp.hasPasskeys(account.id)) ? { optionsUrl: urls.passkeyOptions, verifyUrl: urls.passkeyVerify } : null;
+      return sendHtml(reply, status, stepUpPage({ ...common, attemptsLeft: deps.flowLimits.secondFactorMaxAttempts - current.secondFactorAttempts, email: maskEmail(account.email), passkey }));
     }
     if (flow.state === 'passkey_offer') {
       return sendHtml(reply, status, passkeyOfferPage({ productName: deps.productName, csrfToken: token, declineAction: urls.offerDecline, optionsUrl: urls.offerOptions, verifyUrl: urls.offerVerify }));
     }
     if (flow.state === 'aborted' || flow.state === 'completed') throw new PortcullisError('interaction_expired');
     return renderPassword(request, reply, tx, status);
+  }
+
+  /** The emailed step-up code: same attempt caps as TOTP; "Send a new code" at most every 30 s and 5 times per sign-in. */
+  async function verifyEmailCode(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow, account: User) {
+    const stepUp = deps.stepUp as StepUpPort;
+    if (formField(request.body, 'resend', { max: 5, required: false, label: 'Resend' })) {
+      const next = await ensureEmailCode(request, tx, flow, account, true);
+      const sent = next.emailCode !== flow.emailCode;
+      return renderStep(request, reply, tx, next, sent ? 200 : 429, sent ? null : 'A code was sent moments ago, or too many were sent for this sign-in. Check your inbox and spam folder.');
+    }
+    const code = formField(request.body, 'code', { max: 20, required: false, label: 'Code' }).replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code)) return renderStep(request, reply, tx, flow, 400, 'Enter the 6-digit code from the email we sent you.');
+    if (!(await deps.secondFactor.takeAttempt(account.id))) {
+      await deps.store.events.append({ code: 'mfa_attempts_exceeded', outcome: 'failure', userId: account.id, ip: normaliseIp(request.ip), reason: 'hourly_cap' }, clock.now());
+      await advance(tx, flow, 'aborted');
+      throw new PortcullisError('rate_limited', { message: 'Too many verification attempts in the last hour. Wait a while, then sign in again.' });
+    }
+    const stored = flow.emailCode;
+    const ok = stored !== null && stored.expiresAt > clock.now() && stepUp.emailCodeMatches(account, code, stored);
+    const ip = normaliseIp(request.ip);
+    const userAgent = request.headers['user-agent'] ?? null;
+    if (!ok) {
+      await deps.store.events.append({ code: 'mfa_challenge_failed', outcome: 'failure', userId: account.id, ip, userAgent, reason: stored && stored.expiresAt <= clock.now() ? 'email_code_expired' : 'email_code_wrong' }, clock.now());
+      const next = await advance(tx, flow, 'second_factor_failed');
+      if (next.state === 'aborted') throw new PortcullisError('interaction_expired', { message: 'Too many wrong codes. This sign-in has ended; start again.' });
+      return renderStep(request, reply, tx, next, 401, 'That code is not valid or has expired. Check the latest email from us, or send a new code.');
+    }
+    await deps.store.events.append({ code: 'mfa_challenge_passed', outcome: 'success', userId: account.id, ip, userAgent, reason: 'email_code' }, clock.now());
+    const next = await advance(tx, flow, 'second_factor_passed', { amr: ['otp'] });
+    return reply.redirect(await proceed(request, reply, tx, next), 303);
   }
 
   return async (app: FastifyInstance): Promise<void> => {
@@ -170,7 +237,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         if (!outcome.challenge) await advance(tx, flow, 'password_failed');
         return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice }, outcome.challenge ?? false);
       }
-      const next = await advance(tx, flow, 'password_verified', { accountId: outcome.userId, amr: ['pwd'] });
+      const next = await advance(tx, flow, 'password_verified', { accountId: outcome.userId, amr: ['pwd'], stepUp: outcome.stepUp });
       return reply.redirect(await proceed(request, reply, tx, next), 303);
     });
 
@@ -180,6 +247,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       const flow = await load(tx);
       if (flow.state !== 'second_factor') throw new PortcullisError('interaction_expired');
       const account = await user(flow);
+      if (flow.stepUp && deps.stepUp && !(await deps.secondFactor.enrolled(account.id))) return verifyEmailCode(request, reply, tx, flow, account);
       const code = formField(request.body, 'code', { max: 20, required: false, label: 'Code' }).replace(/\s+/g, '');
       const recoveryCode = formField(request.body, 'recovery_code', { max: 40, required: false, label: 'Recovery code' }).trim();
       if (!code && !recoveryCode) return renderStep(request, reply, tx, flow, 400, 'Enter the code from your authenticator app, or a recovery code.');
@@ -247,6 +315,18 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       return reply.send({ redirect: await proceed(request, reply, tx, next) });
     });
 
+    /** A risky password login asked for a second factor: the account's own passkey satisfies it (anyone else's does not). */
+    async function stepUpWithPasskey(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow) {
+      const account = await user(flow);
+      const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body));
+      if (!result.ok || result.user.id !== account.id) {
+        await advance(tx, flow, 'second_factor_failed');
+        return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey does not belong to this account. Use your own passkey, or the code we emailed you.' });
+      }
+      const next = await advance(tx, flow, 'second_factor_passed', { amr: result.amr });
+      return reply.send({ redirect: await proceed(request, reply, tx, next) });
+    }
+
     app.post(surface.paths.passkeyOptions, async (request, reply) => {
       const tx = await surface.open(request, reply);
       csrf.verify(request, surface.csrfScope(tx));
@@ -257,6 +337,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       const tx = await surface.open(request, reply);
       csrf.verify(request, surface.csrfScope(tx));
       const flow = await load(tx);
+      if (flow.state === 'second_factor' && flow.stepUp) return stepUpWithPasskey(request, reply, tx, flow);
       if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
       // A passkey cannot be brute-forced, so the password block does not apply; it satisfies MFA and skips risk checks.
       const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body));

@@ -18,3 +18,16 @@ export interface PasskeyPort {
   loginOptions(transactionKey: string): Promise<unknown>;
   loginVerify(transactionKey: string, response: unknown): Promise<{ ok: true; user: User; amr: string[] } | { ok: false; reason: string }>;
 }
+
+/** The step-up a risky login needs when the user has no TOTP: their passkey, or a one-time code sent by email. */
+export interface StepUpPort {
+  hasPasskeys(userId: string): Promise<boolean>;
+  /** Emails a fresh code; returns what the flow keeps (the keyed hash and the expiry), never the code. */
+  sendEmailCode(user: User, context: { ip: string | null }): Promise<{ hash: string; expiresAt: number }>;
+  emailCodeMatches(user: User, code: string, stored: { hash: string; expiresAt: number }): boolean;
+}
+
+/** What happens after any completed login: remember the device and place, tell the user about a new device. */
+export interface LoginRecorder {
+  recordLogin(user: User, context: { ip: string; userAgent: string | null; deviceToken: string | null; amr: string[] }): Promise<void>;
+}

@@ -43,3 +43,44 @@ export function passkeyOfferPage(v: { productName: string; csrfToken: string; de
 </form>`,
   });
 }
+
+/** The second factor a risky sign-in needs when the user has no authenticator app: their passkey, or an emailed code. */
+export function stepUpPage(v: {
+  productName: string;
+  action: string;
+  csrfToken: string;
+  error?: string | null;
+  attemptsLeft: number;
+  email: string;
+  passkey: { optionsUrl: string; verifyUrl: string } | null;
+}): string {
+  return layout({
+    title: 'Confirm it is you',
+    productName: v.productName,
+    scripts: v.passkey ? ['/assets/passkeys.js'] : [],
+    body: html`<h1>Confirm it is you</h1>
+<p class="lead">This sign-in looks different from your usual ones, so we need one more check.</p>
+${alert(v.error)}
+${
+  v.passkey
+    ? html`<form method="post" action="${v.action}" data-passkey-login data-options-url="${v.passkey.optionsUrl}" data-verify-url="${v.passkey.verifyUrl}">
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <button type="button" id="continue-with-passkey" hidden>Use your passkey</button>
+</form>
+<p class="hint">Or use the code we emailed you:</p>`
+    : ''
+}
+<form method="post" action="${v.action}" novalidate>
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <label for="code">Code from the email we sent to ${v.email}</label>
+  <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="10" ${v.passkey ? '' : html`autofocus`} aria-describedby="code-hint">
+  <p class="hint" id="code-hint">The code is valid for a few minutes. ${v.attemptsLeft} attempt${v.attemptsLeft === 1 ? '' : 's'} left for this sign-in.</p>
+  <button type="submit">Verify</button>
+</form>
+<form method="post" action="${v.action}">
+  <input type="hidden" name="csrf" value="${v.csrfToken}">
+  <input type="hidden" name="resend" value="1">
+  <button type="submit" class="secondary">Send a new code</button>
+</form>`,
+  });
+}

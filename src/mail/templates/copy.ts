@@ -204,6 +204,56 @@ export const COPY: Copy = {
     ],
   }),
 
+  risk_alert_admin: (d, b) => {
+    const blocked = d.action === 'blocked';
+    const why = d.reasons.length > 0 ? ' because:' : '.';
+    return {
+      subject: blocked ? `${b.productName}: Suspicious login attempt blocked for ${d.userEmail}` : `${b.productName}: Suspicious login attempt for ${d.userEmail} needed a second factor`,
+      heading: blocked ? 'A suspicious login attempt was blocked' : 'A suspicious login attempt needed a second factor',
+      intro: [
+        [`At ${d.at} someone tried to sign in to ${b.productName} as ${d.userEmail} from the IP address ${d.ip} (${d.location}) using ${d.device}.`],
+        [blocked ? `The attempt was blocked${why}` : `The attempt could only finish with a second factor${why}`],
+        ...d.reasons.map((reason) => [`• ${reason}`]),
+        [
+          blocked
+            ? `${d.userEmail} is not locked out: only this attempt was stopped, and their other sign-ins still work.`
+            : `${d.userEmail} is not locked out: only this attempt had to pass a second factor, and their other sign-ins work as usual.`,
+        ],
+        ['Check with the user that it was them. If it was not, reset their password and revoke their sessions from the console.'],
+      ],
+      action: { label: `Open ${b.productName}`, url: d.consoleUrl },
+      outro: [['You receive this because you are an administrator of their organization.']],
+    };
+  },
+
+  login_code: (d, b) => ({
+    subject: `Your ${b.productName} sign-in code: ${d.code}`,
+    heading: 'Confirm it is you',
+    intro: [
+      [`Someone signed in to your ${b.productName} account with your password from ${d.ip ?? 'an unknown address'} (${d.location}). The sign-in looked different from your usual ones, so it needs this code:`],
+      [d.code],
+      [`The code is valid for ${d.expiresInText} and works once. Never share it with anyone.`],
+      ['If this was not you, someone knows your password: change it now.'],
+    ],
+    action: { label: 'Change your password', url: d.resetUrl },
+    outro: [[`If you need help, ${whoToAsk(b)}.`]],
+  }),
+
+  new_sign_in: (d, b) => ({
+    subject: `New sign-in to your ${b.productName} account`,
+    heading: 'New sign-in from a new device',
+    intro: [
+      [`Your ${b.productName} account was signed in to on ${d.at} from a device we have not seen before: ${d.device}, from the IP address ${d.ip} (${d.location}).`],
+      ['If this was you, there is nothing else to do.'],
+      ['If this was not you, someone else may know your password: change it now.'],
+    ],
+    action: { label: 'Change your password', url: d.resetUrl },
+    outro: [
+      ['Then review the devices and sessions on your account page: ', { url: d.accountUrl }],
+      [`If you cannot get back into your account, ${whoToAsk(b)}.`],
+    ],
+  }),
+
   password_breached_digest: (d, b) => ({
     subject: `${b.productName}: ${d.logins.length} sign-in${d.logins.length === 1 ? '' : 's'} with breached passwords on ${d.day}`,
     heading: 'Breached passwords: daily summary',

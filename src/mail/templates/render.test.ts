@@ -28,6 +28,18 @@ const SAMPLES = {
   mfa_enabled: { at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', accountUrl: LINK, resetUrl: RESET },
   recovery_code_used: { at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', remaining: 9, accountUrl: LINK, resetUrl: RESET },
   mfa_reset: { at: '2024-05-01 10:00 UTC', accountUrl: LINK, resetUrl: RESET },
+  risk_alert_admin: {
+    userEmail: 'alice@acme.example',
+    ip: '203.0.113.9',
+    location: 'Sydney, Australia',
+    device: 'Chrome on Windows',
+    at: '2024-05-01 10:00 UTC',
+    reasons: ['Impossible travel: London, United Kingdom → Sydney, Australia, 16,994 km in 10 min', 'New device: Chrome on Windows'],
+    action: 'blocked',
+    consoleUrl: LINK,
+  },
+  login_code: { code: '042917', expiresInText: '10 minutes', ip: '203.0.113.9', location: 'Sydney, Australia', resetUrl: LINK },
+  new_sign_in: { at: '2024-05-01 10:00 UTC', ip: '203.0.113.9', location: 'London, United Kingdom', device: 'Firefox on macOS', accountUrl: RESET, resetUrl: LINK },
 } satisfies { [K in TemplateName]: TemplateData[K] };
 
 const NAMES = Object.keys(SAMPLES) as TemplateName[];
@@ -75,6 +87,43 @@ describe('renderTemplate', () => {
     assert.doesNotMatch(render('reset_password', { ...SAMPLES.reset_password, ip: null }).text, /IP address/);
   });
 
+  it('risk_alert_admin: names the user, where the attempt came from, every reason, and that only this attempt was stopped', () => {
+    const blocked = render('risk_alert_admin', SAMPLES.risk_alert_admin);
+    assert.match(blocked.subject, /Suspicious login attempt blocked for alice@acme\.example/);
+    for (const body of [blocked.text, blocked.html]) {
+      for (const part of ['alice@acme.example', '203.0.113.9', 'Sydney, Australia', 'Chrome on Windows', '2024-05-01 10:00 UTC', 'not locked out', 'reset their password', 'revoke their sessions']) {
+        assert.ok(body.includes(part), part);
+      }
+    }
+    for (const reason of SAMPLES.risk_alert_admin.reasons) {
+      assert.ok(blocked.text.includes(`• ${reason}`), 'each reason is its own list item');
+      assert.ok(blocked.html.includes(`• ${reason}`));
+    }
+    const stepUp = render('risk_alert_admin', { ...SAMPLES.risk_alert_admin, action: 'step_up' });
+    assert.match(stepUp.subject, /Suspicious login attempt for alice@acme\.example needed a second factor/);
+    assert.match(stepUp.text, /second factor/);
+    assert.doesNotMatch(stepUp.text, /was blocked/);
+    const noReasons = render('risk_alert_admin', { ...SAMPLES.risk_alert_admin, reasons: [] });
+    assert.doesNotMatch(noReasons.text, /because:|•/, 'no dangling list when there are no reasons');
+  });
+
+  it('login_code: shows the code, its lifetime and where the sign-in came from', () => {
+    const mail = render('login_code', SAMPLES.login_code);
+    assert.ok(mail.subject.includes('042917'));
+    for (const part of ['042917', '10 minutes', '203.0.113.9', 'Sydney, Australia']) assert.ok(mail.text.includes(part), part);
+  });
+
+  it('new_sign_in: says where the sign-in came from and what to do if it was not the user', () => {
+    const mail = render('new_sign_in', SAMPLES.new_sign_in);
+    assert.equal(mail.subject, 'New sign-in to your Acme ID account');
+    for (const part of ['2024-05-01 10:00 UTC', '203.0.113.9', 'London, United Kingdom', 'Firefox on macOS', 'If this was you, there is nothing else to do.']) {
+      assert.ok(mail.text.includes(part), part);
+      assert.ok(mail.html.includes(part), part);
+    }
+    assert.ok(mail.text.includes(RESET), 'the account page is linked to review devices and sessions');
+    assert.match(mail.text, /change it now/);
+  });
+
   it('escapes hostile data in every HTML interpolation', () => {
     const hostile = '<script>alert(1)</script>"onmouseover="x@evil.example';
     const branding = { ...BRANDING, productName: '<b>Evil</b> & Co', supportContact: '<img src=x onerror=alert(1)>' };
@@ -82,6 +131,8 @@ describe('renderTemplate', () => {
       render('email_change_verify', { ...SAMPLES.email_change_verify, newEmail: hostile, expiresInText: '<i>soon</i>' }, branding),
       render('email_changed', { ...SAMPLES.email_changed, oldEmail: hostile, newEmail: hostile, at: '<u>now</u>' }, branding),
       render('password_changed', { ...SAMPLES.password_changed, ip: '<svg onload=alert(1)>' }, branding),
+      render('risk_alert_admin', { ...SAMPLES.risk_alert_admin, userEmail: hostile, device: '<u>now</u>', reasons: ['<svg onload=alert(1)>'] }, branding),
+      render('new_sign_in', { ...SAMPLES.new_sign_in, location: '<i>soon</i>', device: '<u>now</u>' }, branding),
       render('verify_email', { link: 'https://id.acme.example/l?a="><script>alert(1)</script>', expiresInText: '1 hour' }, branding),
     ];
     for (const mail of mails) {

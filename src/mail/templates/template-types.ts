@@ -16,7 +16,12 @@ export interface TemplateData {
   passkey_removed: { passkeyName: string; at: string; ip: string | null; accountUrl: string; resetUrl: string };
   mfa_enabled: { at: string; ip: string | null; accountUrl: string; resetUrl: string };
   recovery_code_used: { at: string; ip: string | null; remaining: number; accountUrl: string; resetUrl: string };
+  login_code: { code: string; expiresInText: string; ip: string | null; location: string; resetUrl: string };
   mfa_reset: { at: string; accountUrl: string; resetUrl: string };
+  /** To the admins of the user's organization: a risky login attempt was stopped (`blocked`) or held for a second factor (`step_up`). `reasons` are human sentences. */
+  risk_alert_admin: { userEmail: string; ip: string; location: string; device: string; at: string; reasons: string[]; action: 'blocked' | 'step_up'; consoleUrl: string };
+  /** To the user: a successful sign-in from a device not seen before. */
+  new_sign_in: { at: string; ip: string; location: string; device: string; accountUrl: string; resetUrl: string };
 }
 
 export type TemplateName = keyof TemplateData;

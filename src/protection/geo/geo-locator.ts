@@ -107,10 +107,14 @@ export function lazyGeoLocator(options: { dbPath?: string } = {}): LazyGeoLocato
 }
 
 /** The location as people read it: "Berlin, Germany", "Germany", "Local or private network" or "Unknown location". */
-export function describeIpLocation(locator: GeoLocator | null, ip: string): string {
+export function locationLabel(ip: string, location: GeoLocation | null): string {
   const address = parseIp(ip);
   if (address && !isPublicIp(address)) return 'Local or private network';
-  const location = address && locator ? locator.locate(ip) : null;
   if (!location?.country) return 'Unknown location';
   return location.city ? `${location.city}, ${location.country}` : location.country;
+}
+
+export function describeIpLocation(locator: GeoLocator | null, ip: string): string {
+  const address = parseIp(ip);
+  return locationLabel(ip, address && locator && isPublicIp(address) ? locator.locate(ip) : null);
 }

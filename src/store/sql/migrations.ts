@@ -235,10 +235,49 @@ const passkeys = (): Migration => ({
   },
 });
 
+// Known devices (hashed device cookie per user, upserted on every sign-in) and login locations (the baseline for
+// impossible travel and new-country checks). Both go with the user. Login locations number their rows in insertion
+// order so that "the latest login" is well defined when two share a timestamp.
+const devices = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('known_devices')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('device_hash', 'text', (c) => c.notNull())
+      .addColumn('browser', 'text')
+      .addColumn('os', 'text')
+      .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_ip', 'text')
+      .addColumn('last_location', 'text')
+      .addUniqueConstraint('known_devices_user_hash_key', ['user_id', 'device_hash'])
+      .execute();
+    await db.schema.createIndex('known_devices_user_seen_idx').on('known_devices').columns(['user_id', 'last_seen_at']).execute();
+    await db.schema.createIndex('known_devices_seen_idx').on('known_devices').column('last_seen_at').execute();
+    await db.schema
+      .createTable('login_locations')
+      .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+        dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+      )
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .addColumn('country_code', 'text')
+      .addColumn('latitude', 'double precision')
+      .addColumn('longitude', 'double precision')
+      .addColumn('accuracy_km', 'double precision')
+      .addColumn('label', 'text')
+      .execute();
+    await db.schema.createIndex('login_locations_user_at_idx').on('login_locations').columns(['user_id', 'at']).execute();
+    await db.schema.createIndex('login_locations_at_idx').on('login_locations').column('at').execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys() };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect) };
     },
   };
 }

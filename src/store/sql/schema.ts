@@ -99,6 +99,28 @@ export interface Database {
     created_at: Int;
     last_used_at: Int | null;
   };
+  known_devices: {
+    id: string;
+    user_id: string;
+    device_hash: string;
+    browser: string | null;
+    os: string | null;
+    first_seen_at: Int;
+    last_seen_at: Int;
+    last_ip: string | null;
+    last_location: string | null;
+  };
+  login_locations: {
+    id: Generated<Int>;
+    user_id: string;
+    at: Int;
+    ip: string;
+    country_code: string | null;
+    latitude: number | string | null;
+    longitude: number | string | null;
+    accuracy_km: number | string | null;
+    label: string | null;
+  };
   oidc_models: {
     model: string;
     id: string;

@@ -13,6 +13,8 @@ import { sqlAttemptStore, sqlOnceStore, sqlRateLimitStore } from './sql-protecti
 import { sqlIpListStore } from './sql-ip-lists.js';
 import { sqlPasskeyStore } from './sql-passkeys.js';
 import { mfaSealKeyFrom, sqlMfaStore } from './sql-mfa.js';
+import { sqlDeviceStore } from './sql-devices.js';
+import { sqlLoginHistoryStore } from './sql-login-history.js';
 
 export interface SqlStoreOptions {
   databaseUrl: string;
@@ -46,6 +48,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     ipLists: sqlIpListStore(db),
     passkeys: sqlPasskeyStore(db, database.dialect),
     mfa: sqlMfaStore(db, options.mfaSealKey ?? mfaSealKeyFrom(options.sealKey)),
+    devices: sqlDeviceStore(db),
+    loginHistory: sqlLoginHistoryStore(db),
     async migrate() {
       await migrateToLatest(database);
     },
