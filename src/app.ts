@@ -39,6 +39,7 @@ import type { LoginStepDeps } from './http/login/login-steps.js';
 import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
 import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
 import { createRiskGuard, type RiskGuard } from './protection/risk/risk-guard.js';
+import { readDeviceToken } from './http/device-cookie.js';
 import { alertAdmins, loginRecorder, stepUpPort } from './account/risk-notices.js';
 import { createBotGuard } from './protection/bot/bot-guard.js';
 import { createBreachChecker } from './protection/breached/breach-checker.js';
@@ -304,7 +305,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     signupRoutes({ ...pages, account, signupEnabled: config.signupEnabled, signupPerIpPerMinute: config.signupPerIpPerMinute, bot }),
     passwordRoutes({ ...pages, account, resetPerIpPerMinute: config.signupPerIpPerMinute, bot }),
     protectionLinkRoutes({ ...pages, account, sessions, loginLinkTtlMs: config.bruteForce.loginLinkTtl, sessionCookie, steps, secureCookies: config.cookieSecure }),
-    accountRoutes({ ...pages, account, sessions, steps, secureCookies: config.cookieSecure, passkeysEnabled: config.passkeys.enabled }),
+    accountRoutes({
+      ...pages,
+      account,
+      sessions,
+      steps,
+      secureCookies: config.cookieSecure,
+      passkeysEnabled: config.passkeys.enabled,
+      deviceRememberMs: config.risk.rememberDevicesFor,
+      deviceHashOf: (request) => {
+        const token = readDeviceToken(request);
+        return token && risk ? risk.deviceHash(token) : null;
+      },
+    }),
     accountSecurityRoutes({ ...pages, account, sessions, rp, passkeysEnabled: config.passkeys.enabled }),
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),

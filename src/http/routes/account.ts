@@ -1,7 +1,7 @@
 // The account page (/account) and its own sign-in (/login, /logout). Every form is CSRF-protected and requires a live session.
 import { formatUtc } from '../../domain/format-time.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isPortcullisError } from '../../domain/errors.js';
+import { isPortcullisError, PortcullisError } from '../../domain/errors.js';
 import { EVENT_CODES } from '../../events/event-codes.js';
 import type { AccountDeps } from '../../account/account-deps.js';
 import { changePassword, logoutEverywhere, requestEmailChange, revokeOwnSession, updateProfile } from '../../account/account-changes.js';
@@ -14,6 +14,7 @@ import { loginStepRoutes, type LoginStepDeps, type LoginSurface, type Transactio
 import { startFlow, transition } from '../../login/login-flow.js';
 import { randomId } from '../../crypto/tokens.js';
 import { listPasskeys } from '../../account/passkeys.js';
+import { forgetAllDevices, forgetDevice, listKnownDevices } from '../../account/devices.js';
 import { describeDevice } from '../describe-device.js';
 import { accountPage } from '../views/account-pages.js';
 import { messagePage } from '../views/pages.js';
@@ -27,7 +28,13 @@ export interface AccountRouteDeps {
   secureCookies: boolean;
   steps: LoginStepDeps;
   passkeysEnabled: boolean;
+  /** How long a device stays known after its last sign-in; the account page lists the devices within it. Defaults to 30 days. */
+  deviceRememberMs?: number;
+  /** The device-cookie hash of this request's browser, to mark "This device"; null (the default) when it has none. */
+  deviceHashOf?: (request: FastifyRequest) => string | null;
 }
+
+export const DEFAULT_DEVICE_REMEMBER_MS = 30 * 24 * 3600 * 1000;
 
 const LOGIN_COOKIE = 'portcullis_login';
 const transactionKey = (cookie: string): string => `account:${cookie}`;
@@ -103,11 +110,22 @@ const NOTICES: Record<string, string> = {
   passkey: 'Your new passkey is ready. Next time, choose "Continue with passkey".',
   passkey_removed: 'The passkey was deleted.',
   passkey_renamed: 'The passkey was renamed.',
+  device_forgotten: 'The device is forgotten. Your next sign-in from it counts as a new device.',
+  devices_forgotten: 'All your devices are forgotten. Your next sign-in from each counts as a new device.',
 };
+
+const UNKNOWN_DEVICE = 'That device is not in your list of devices. It may have been forgotten already.';
+
+/** "Chrome on Windows", from the browser and OS families stored with a known device. */
+export function deviceName(device: { browser: string | null; os: string | null }): string {
+  return `${device.browser ?? 'Unknown browser'}${device.os ? ` on ${device.os}` : ''}`;
+}
 
 
 export function accountRoutes(deps: AccountRouteDeps) {
   const { account, csrf, productName } = deps;
+  const deviceRememberMs = deps.deviceRememberMs ?? DEFAULT_DEVICE_REMEMBER_MS;
+  const deviceHashOf = deps.deviceHashOf ?? (() => null);
   const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
 
   async function render(request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, status = 200, message: { notice?: string; error?: string } = {}) {
@@ -117,6 +135,8 @@ export function accountRoutes(deps: AccountRouteDeps) {
     const events = await account.store.events.list({ userId: user.id, limit: 20 });
     const passkeys = deps.passkeysEnabled ? await listPasskeys(account, user) : null;
     const totp = await account.store.mfa.getTotp(user.id);
+    const devices = await listKnownDevices(account, user.id, deviceRememberMs);
+    const currentDeviceHash = deviceHashOf(request);
     return sendHtml(
       reply,
       status,
@@ -138,6 +158,14 @@ export function accountRoutes(deps: AccountRouteDeps) {
         events: events.map((e) => ({ at: formatUtc(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
         passkeys: passkeys?.map((p) => ({ id: p.credentialId, name: p.name, created: formatUtc(p.createdAt), lastUsed: p.lastUsedAt ? formatUtc(p.lastUsedAt) : 'never', synced: p.synced })) ?? null,
         twoFactor: { enrolled: Boolean(totp?.confirmedAt), recoveryCodesLeft: await account.store.mfa.countRecoveryCodes(user.id) },
+        devices: devices.map((d) => ({
+          id: d.id,
+          name: deviceName(d),
+          lastSeen: formatUtc(d.lastSeenAt),
+          ip: d.lastIp ?? 'unknown',
+          location: d.lastLocation ?? 'Unknown location',
+          current: currentDeviceHash !== null && d.deviceHash === currentDeviceHash,
+        })),
       }),
     );
   }
@@ -221,6 +249,25 @@ export function accountRoutes(deps: AccountRouteDeps) {
         const id = (request.params as { id: string }).id;
         if (UID_PATTERN.test(id)) await revokeOwnSession(account, user, id, context(request));
         return 'session';
+      }),
+    );
+
+    app.post(
+      '/account/devices/forget-all',
+      action('account', async (request, { user }) => {
+        await forgetAllDevices(account, user.id, context(request));
+        return 'devices_forgotten';
+      }),
+    );
+
+    app.post(
+      '/account/devices/:id/forget',
+      action('account', async (request, { user }) => {
+        const id = (request.params as { id: string }).id;
+        // A malformed id, another user's device and an already forgotten one all read the same.
+        const forgotten = UID_PATTERN.test(id) && (await forgetDevice(account, user.id, id, context(request)));
+        if (!forgotten) throw new PortcullisError('not_found', { message: UNKNOWN_DEVICE });
+        return 'device_forgotten';
       }),
     );
   };

@@ -105,6 +105,31 @@ export interface AccountView {
   events: { at: string; description: string; ip: string; outcome: string }[];
   passkeys: { id: string; name: string; created: string; lastUsed: string; synced: boolean }[] | null;
   twoFactor: { enrolled: boolean; recoveryCodesLeft: number };
+  /** Devices signed in from within the remember window, most recent first; `name` reads "Chrome on Windows". */
+  devices: { id: string; name: string; lastSeen: string; ip: string; location: string; current: boolean }[];
+}
+
+function devicesSection(devices: AccountView['devices'], csrf: SafeHtml): SafeHtml {
+  // Each button's accessible name says which device it forgets; two devices of the same kind also get their time.
+  const forgetLabel = (d: AccountView['devices'][number]): string => {
+    if (d.current) return `${d.name} (this device)`;
+    return devices.filter((o) => o.name === d.name).length > 1 ? `${d.name}, last sign-in ${d.lastSeen}` : d.name;
+  };
+  return html`<section aria-labelledby="devices-h">
+<h2 id="devices-h">Devices you have signed in from</h2>
+${
+  devices.length === 0
+    ? html`<p>No devices are remembered for your account.</p>`
+    : html`<p class="muted">Forgetting a device means the next sign-in from it is treated as a new device: you may get an email about it, and unusual sign-ins from it may be stopped.</p>
+<table class="list"><thead><tr><th scope="col">Device</th><th scope="col">Last IP and location</th><th scope="col">Last sign-in</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>
+${devices.map(
+  (d) => html`<tr><td>${d.name}${d.current ? html` <span class="badge">This device</span>` : ''}</td><td>${d.ip}<br><span class="muted">${d.location}</span></td><td>${d.lastSeen}</td>
+<td><form method="post" action="/account/devices/${d.id}/forget" class="inline-form">${csrf}<button type="submit" class="secondary">Forget<span class="visually-hidden"> ${forgetLabel(d)}</span></button></form></td></tr>`,
+)}
+</tbody></table>
+${devices.length > 1 ? html`<form method="post" action="/account/devices/forget-all">${csrf}<button type="submit" class="secondary">Forget all devices</button></form>` : ''}`
+}
+</section>`;
 }
 
 export function totpEnrollPage(v: { productName: string; csrfToken: string; qrSvg: string; secret: string; error?: string | null }): string {
@@ -246,6 +271,7 @@ ${v.sessions.map(
 </tbody></table>
 <form method="post" action="/account/sessions/revoke-all">${csrf}<button type="submit" class="secondary">Log out everywhere</button></form>
 </section>
+${devicesSection(v.devices, csrf)}
 <section aria-labelledby="activity-h">
 <h2 id="activity-h">Recent security activity</h2>
 <table class="list"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">IP</th></tr></thead><tbody>
