@@ -1,7 +1,9 @@
-// `portcullis user create|list|show` and `org create`.
+// `portcullis user create|list|show|set-role` and `org create|list|add-user|set-session-limits`.
 import { PortcullisError } from '../domain/errors.js';
 import type { Role } from '../domain/types.js';
 import { createOrg, createUser, describeUser, setMembership, setRole } from '../admin/users.js';
+import { setOrgSessionLimits, type OrgSessionLimitsInput } from '../admin/org-session-limits.js';
+import { formatDuration, parseDuration } from '../config/duration.js';
 import type { Command } from './commands.js';
 import { withStore } from './context.js';
 import { printTable, readAllStdin, UsageError } from './io.js';
@@ -115,9 +117,63 @@ export const orgListCommand: Command = {
   options: { json: { type: 'boolean' } },
   async run({ values }, io) {
     await withStore(io, async ({ store }) => {
-      const orgs = (await store.orgs.list()).map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString() }));
-      if (values.json) io.stdout.write(`${JSON.stringify(orgs, null, 2)}\n`);
-      else printTable(io.stdout, orgs, ['id', 'name', 'createdAt']);
+      const orgs = await store.orgs.list();
+      if (values.json) {
+        // Milliseconds, null meaning the deployment's limit.
+        const rows = orgs.map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString(), sessionIdleMs: o.sessionIdleMs, sessionAbsoluteMs: o.sessionAbsoluteMs }));
+        io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      } else {
+        const limit = (ms: number | null) => (ms === null ? 'deployment default' : formatDuration(ms));
+        const rows = orgs.map((o) => ({ id: o.id, name: o.name, sessionIdle: limit(o.sessionIdleMs), sessionAbsolute: limit(o.sessionAbsoluteMs), createdAt: new Date(o.createdAt).toISOString() }));
+        printTable(io.stdout, rows, ['id', 'name', 'sessionIdle', 'sessionAbsolute', 'createdAt']);
+      }
+    });
+    return 0;
+  },
+};
+
+const parseLimit = (value: unknown, option: string): number | undefined => {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(String(value));
+  if (ms === null) throw new UsageError(`${option} must be a duration such as 30m, 8h or 3d`);
+  return ms;
+};
+
+export const orgSetSessionLimitsCommand: Command = {
+  name: 'org set-session-limits',
+  summary: "Set an organization's own session limits (shorter than the deployment's); open sessions are shortened too",
+  usage:
+    'portcullis org set-session-limits <org> [--idle DURATION] [--absolute DURATION] [--clear] [--json]\n\n' +
+    '  --idle 8h       log out after this long without activity (at least 1m)\n' +
+    '  --absolute 3d   log out this long after login, whatever the activity\n' +
+    '  --clear         go back to the deployment limits for both\n' +
+    '  A limit left out keeps its current value. Neither may exceed the deployment maximum\n' +
+    '  (PORTCULLIS_SESSION_IDLE_TIMEOUT, PORTCULLIS_SESSION_ABSOLUTE_TIMEOUT), and idle may not exceed absolute.\n' +
+    "  Members' open sessions get the new limits at once; limits are never lengthened for them.",
+  options: { idle: { type: 'string' }, absolute: { type: 'string' }, clear: { type: 'boolean' }, json: { type: 'boolean' } },
+  allowPositionals: true,
+  async run({ values, positionals }, io) {
+    const orgName = positionals[0];
+    if (!orgName || positionals.length > 1) throw new UsageError('give the organization name (quote it if it has spaces)');
+    const idleMs = parseLimit(values.idle, '--idle');
+    const absoluteMs = parseLimit(values.absolute, '--absolute');
+    if (values.clear && (idleMs !== undefined || absoluteMs !== undefined)) throw new UsageError('use either --clear or --idle/--absolute, not both');
+    if (!values.clear && idleMs === undefined && absoluteMs === undefined) throw new UsageError('give --idle, --absolute or --clear');
+    const input: OrgSessionLimitsInput = values.clear ? 'clear' : { idleMs, absoluteMs };
+    await withStore(io, async (ctx) => {
+      const deployment = { idleMs: ctx.config.sessionIdleTimeout, absoluteMs: ctx.config.sessionAbsoluteTimeout };
+      const result = await setOrgSessionLimits(ctx, orgName, input, deployment);
+      if (values.json) {
+        io.stdout.write(
+          `${JSON.stringify({ org: result.org.name, sessionIdleMs: result.org.sessionIdleMs, sessionAbsoluteMs: result.org.sessionAbsoluteMs, effective: result.effective, sessionsCapped: result.sessionsCapped }, null, 2)}\n`,
+        );
+        return;
+      }
+      const describe = (own: number | null, effective: number) => (own === null ? `${formatDuration(effective)} (deployment default)` : formatDuration(own));
+      io.stdout.write(
+        `Session limits of "${result.org.name}": idle ${describe(result.org.sessionIdleMs, result.effective.idleMs)}, absolute ${describe(result.org.sessionAbsoluteMs, result.effective.absoluteMs)}.\n` +
+          `${result.sessionsCapped} open session(s) shortened.\n`,
+      );
     });
     return 0;
   },

@@ -5,6 +5,9 @@ export interface Org {
   id: string;
   name: string;
   createdAt: number;
+  /** The organization's own session limits; null means the deployment's. Never longer than the deployment's. */
+  sessionIdleMs: number | null;
+  sessionAbsoluteMs: number | null;
 }
 
 export interface User {
@@ -29,6 +32,11 @@ export interface Session {
   ip: string | null;
   userAgent: string | null;
   revokedAt: number | null;
+  /** The limits this session was created under (deployment's, or its organization's shorter ones); null: the deployment's. */
+  idleMs: number | null;
+  absoluteMs: number | null;
+  /** Why it ended: `logout`, `revoked`, `idle`, `absolute`; null while open. */
+  endReason: string | null;
 }
 
 export interface ClientRecord {

@@ -7,7 +7,7 @@ import { resendVerification } from '../account/signup.js';
 import { onBreachedLogin, type BreachNoticeSettings } from '../account/breached-password.js';
 import { normaliseIp } from './client-ip.js';
 import { setSessionCookie } from './auth-session.js';
-import { ensureDeviceToken } from './device-cookie.js';
+import { ensureDeviceToken, readDeviceToken } from './device-cookie.js';
 
 export interface PasswordLoginDeps {
   attempt: AttemptDeps;
@@ -44,7 +44,9 @@ export async function passwordLogin(
 ): Promise<PasswordLoginOutcome> {
   const ip = normaliseIp(request.ip);
   const userAgent = request.headers['user-agent'] ?? null;
-  const deviceToken = ensureDeviceToken(request, reply, deps.sessionCookie.secure);
+  // The assessment sees the cookie the browser sent (or none); a new one is issued for the session that may follow.
+  const deviceToken = readDeviceToken(request);
+  ensureDeviceToken(request, reply, deps.sessionCookie.secure);
   const verdict = await attemptPasswordLogin(deps.attempt, { ...input, ip, userAgent, deviceToken });
   if (verdict.outcome === 'risk_blocked') return { ok: false, status: 403, error: MESSAGES.riskBlocked, notice: null };
   if (verdict.outcome === 'challenge') {

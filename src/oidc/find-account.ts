@@ -2,8 +2,9 @@
 import type { FindAccount } from 'oidc-provider';
 import type { UserStore } from '../store/store.js';
 
-export function findAccountIn(users: UserStore): FindAccount {
-  return async (_ctx, sub) => {
+/** `sessionEnd` gives the absolute end (epoch seconds) of the session behind the code or refresh token being redeemed. */
+export function findAccountIn(users: UserStore, sessionEnd: (token: unknown) => number | null = () => null): FindAccount {
+  return async (_ctx, sub, token) => {
     const user = await users.findById(sub);
     if (!user || user.disabled) return undefined;
     return {
@@ -15,6 +16,7 @@ export function findAccountIn(users: UserStore): FindAccount {
           email_verified: user.emailVerified,
           name: user.name ?? undefined,
           updated_at: Math.floor(user.updatedAt / 1000),
+          session_expires_at: sessionEnd(token) ?? undefined,
         };
       },
     };

@@ -1,5 +1,5 @@
 // Configures oidc-provider: our store as adapter, persisted keys, first-party consent skip, PKCE, rotation, hashed client secrets.
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../domain/clock.js';
 import type { SigningKey } from '../domain/types.js';
@@ -8,6 +8,7 @@ import { createAdapterFactory } from './adapter.js';
 import { clientSecretMatches } from './client-secrets.js';
 import { toJwks } from './signing-keys.js';
 import { findAccountIn } from './find-account.js';
+import type { SessionBridge } from './session-bridge.js';
 
 export interface ProviderPages {
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
@@ -22,12 +23,18 @@ export interface ProviderDeps {
   keys: SigningKey[];
   cookieKeys: string[];
   pages: ProviderPages;
+  /** Binds app tokens to the Portcullis session; without it tokens keep their configured lifetimes. */
+  bridge?: SessionBridge;
 }
 
 const seconds = (ms: number): number => Math.max(1, Math.floor(ms / 1000));
 
 export function createProvider(deps: ProviderDeps): Provider {
-  const { config, store, clock } = deps;
+  const { config, store, clock, bridge } = deps;
+  const policy = interactionPolicy.base();
+  if (bridge) policy.get('login')?.checks.add(bridge.loginCheck);
+  const capped = (configured: number, until: 'expires' | 'absolute') => (ctx: KoaContextWithOIDC, token: unknown) =>
+    bridge ? bridge.capTtl(ctx, token, seconds(configured), until) : seconds(configured);
   const configuration: Configuration = {
     adapter: createAdapterFactory(store.oidc, store.clients, clock),
     jwks: toJwks(deps.keys) as Configuration['jwks'],
@@ -37,12 +44,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.cookieSecure },
       names: { session: 'portcullis_oidc', interaction: 'portcullis_interaction', resume: 'portcullis_resume' },
     },
-    findAccount: findAccountIn(store.users),
+    findAccount: findAccountIn(store.users, (token) => bridge?.absoluteEndOf(token) ?? null),
     claims: {
       // amr (RFC 8176: pwd, otp, hwk, user, mfa) tells the app how the user signed in. It must be a claim of the openid
       // scope: with conformIdTokenClaims (the default) and an access token issued, the ID token carries only the
       // openid scope's claims, and amr is neither among oidc-provider's default claims nor requested by clients.
-      openid: ['sub', 'amr'],
+      // session_expires_at: when the Portcullis session behind this login ends at the latest (epoch seconds).
+      openid: ['sub', 'amr', 'session_expires_at'],
       email: ['email', 'email_verified'],
       profile: ['name', 'updated_at'],
     },
@@ -52,6 +60,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       userinfo: { enabled: true },
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.pages.logoutSource,
@@ -59,7 +68,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     renderError: deps.pages.renderError,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // Refresh tokens are issued to every client allowed the grant, and rotate on every use.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
@@ -83,13 +92,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       return grant;
     },
     ttl: {
-      AccessToken: seconds(config.tokens.accessTokenTtl),
-      IdToken: seconds(config.tokens.idTokenTtl),
+      // No token outlives the session behind it.
+      AccessToken: capped(config.tokens.accessTokenTtl, 'expires'),
+      IdToken: capped(config.tokens.idTokenTtl, 'expires'),
       AuthorizationCode: seconds(config.tokens.authorizationCodeTtl),
       Interaction: seconds(config.tokens.interactionTtl),
       Grant: seconds(config.sessionAbsoluteTimeout),
       Session: seconds(config.sessionAbsoluteTimeout),
-      RefreshToken: seconds(config.sessionIdleTimeout),
+      RefreshToken: capped(config.sessionIdleTimeout, 'absolute'),
     },
     responseTypes: ['code'],
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
@@ -97,6 +107,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   // Host and protocol are pinned to the public URL by the HTTP layer (forwarded-headers.ts), so trusting them is safe.
   provider.proxy = true;
+  bridge?.install(provider);
   // Secrets are hashed at rest, so replace the plaintext compare with a constant-time hash compare.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return clientSecretMatches(actual, this.clientSecret);

@@ -6,7 +6,7 @@ import type { Session } from '../domain/types.js';
 const H = 3_600_000;
 const limits = { idleMs: 24 * H, absoluteMs: 168 * H, touchEveryMs: 60_000 };
 const session = (createdAt: number, lastSeenAt: number, revokedAt: number | null = null): Session => ({
-  id: 'i', secretHash: 'h', userId: 'u', createdAt, lastSeenAt, ip: null, userAgent: null, revokedAt,
+  id: 'i', secretHash: 'h', userId: 'u', createdAt, lastSeenAt, ip: null, userAgent: null, revokedAt, idleMs: null, absoluteMs: null, endReason: null,
 });
 
 describe('session policy', () => {

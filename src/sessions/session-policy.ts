@@ -33,3 +33,16 @@ export function sessionState(session: Session, limits: SessionLimits, now: numbe
 export function shouldRecordActivity(session: Session, limits: SessionLimits, now: number): boolean {
   return now - session.lastSeenAt >= limits.touchEveryMs;
 }
+
+/** A session's own limits (set at creation from its organization) or the deployment's. */
+export function limitsFor(session: Pick<Session, 'idleMs' | 'absoluteMs'>, defaults: SessionLimits): SessionLimits {
+  return { idleMs: session.idleMs ?? defaults.idleMs, absoluteMs: session.absoluteMs ?? defaults.absoluteMs, touchEveryMs: defaults.touchEveryMs };
+}
+
+/** The limits a new session gets: the organization's, but never longer than the deployment's. */
+export function limitsForNewSession(defaults: SessionLimits, org: { sessionIdleMs: number | null; sessionAbsoluteMs: number | null } | null): { idleMs: number; absoluteMs: number } {
+  return {
+    idleMs: Math.min(defaults.idleMs, org?.sessionIdleMs ?? Infinity),
+    absoluteMs: Math.min(defaults.absoluteMs, org?.sessionAbsoluteMs ?? Infinity),
+  };
+}

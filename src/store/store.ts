@@ -32,6 +32,8 @@ export interface OrgStore {
   findById(id: string): Promise<Org | null>;
   findByName(name: string): Promise<Org | null>;
   list(): Promise<Org[]>;
+  /** Sets (or with nulls clears) the organization's own session limits; returns false for an unknown id. */
+  setSessionLimits(id: string, limits: { idleMs: number | null; absoluteMs: number | null }): Promise<boolean>;
 }
 
 export interface SessionStore {
@@ -39,10 +41,18 @@ export interface SessionStore {
   findById(id: string): Promise<Session | null>;
   /** Records activity; a no-op for revoked sessions. */
   touch(id: string, lastSeenAt: number): Promise<void>;
-  /** Returns true when this call revoked it (exactly one caller wins). */
-  revoke(id: string, now: number): Promise<boolean>;
+  /** Returns true when this call revoked it (exactly one caller wins). `reason` defaults to `revoked`. */
+  revoke(id: string, now: number, reason?: string): Promise<boolean>;
   revokeAllForUser(userId: string, now: number): Promise<number>;
   listActiveForUser(userId: string): Promise<Session[]>;
+  /**
+   * Ends up to `limit` open sessions past their idle or absolute limit (each row's own limits, else `defaults`), marking
+   * them revoked with reason `idle` or `absolute` (absolute wins when both apply). Returns only the sessions this call
+   * ended, so on several nodes each expiry is reported exactly once.
+   */
+  endExpired(now: number, defaults: { idleMs: number; absoluteMs: number }, limit: number): Promise<Session[]>;
+  /** Applies new limits to the open sessions of the organization's members (only ever shortening them). */
+  capLimitsForOrg(orgId: string, limits: { idleMs: number; absoluteMs: number }): Promise<number>;
 }
 
 export interface ClientStore {

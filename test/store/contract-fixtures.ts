@@ -32,6 +32,9 @@ export function newSession(userId: string, overrides: Partial<Session> = {}): Se
     ip: '203.0.113.7',
     userAgent: 'contract-test',
     revokedAt: null,
+    idleMs: null,
+    absoluteMs: null,
+    endReason: null,
     ...overrides,
   };
 }

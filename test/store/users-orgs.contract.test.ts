@@ -130,7 +130,7 @@ for (const backend of backends()) {
         const { store } = context;
         const name = unique('Acme Corp');
         const org = await store.orgs.create(name, T0);
-        assert.deepEqual(org, { id: org.id, name, createdAt: T0 });
+        assert.deepEqual(org, { id: org.id, name, createdAt: T0, sessionIdleMs: null, sessionAbsoluteMs: null });
         assert.deepEqual(await store.orgs.findById(org.id), org);
         assert.deepEqual(await store.orgs.findByName(name), org);
         assert.deepEqual(await store.orgs.findByName(name.toUpperCase()), org, 'lookup by name is case-insensitive');

@@ -208,7 +208,7 @@ for (const backend of backends()) {
         await store.mfa.enableTotp(id, generateTotpSecret(), T0);
         await store.mfa.replaceRecoveryCodes(id, hashes(10), T0);
       }
-      await store.sessions.create({ id: unique('sess'), secretHash: 'h', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, revokedAt: null });
+      await store.sessions.create({ id: unique('sess'), secretHash: 'h', userId, createdAt: T0, lastSeenAt: T0, ip: null, userAgent: null, revokedAt: null, idleMs: null, absoluteMs: null, endReason: null });
       await store.links.create({ id: unique('link'), purpose: 'verify_email', secretHash: 'h', userId, data: {}, createdAt: T0, expiresAt: T0 + 1, usedAt: null });
       await store.events.append({ code: 'login_success', outcome: 'success', userId }, T0);
       await store.buckets.take(`mfa:${userId}`, 10, 360_000, T0);

@@ -1,4 +1,5 @@
 // The Unblock link and the one-time login link. GET shows one button; only the POST acts, so mail scanners consume nothing.
+import { ensureDeviceToken } from '../device-cookie.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LoginStepDeps } from '../login/login-steps.js';
 import type { AccountDeps } from '../../account/account-deps.js';
@@ -79,6 +80,12 @@ export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
       // Without one, the same session any password login creates.
       const { token } = await deps.sessions.create(result.user.id, ctx);
       setSessionCookie(reply, token, deps.sessionCookie);
+      await deps.steps.recorder?.recordLogin(result.user, {
+        ip: ctx.ip ?? normaliseIp(request.ip),
+        userAgent: ctx.userAgent,
+        deviceToken: ensureDeviceToken(request, reply, deps.sessionCookie.secure),
+        amr: ['email'],
+      });
       return reply.redirect('/account', 303);
     });
   };

@@ -29,9 +29,11 @@ export function assessNewDevice(facts: DeviceFacts, now: number): Finding {
       evidence: { ...evidence, reason: 'family_changed', known_browser: known.browser, known_os: known.os },
     };
   }
+  // With no remembered device at all there is no baseline: every device is new, which says nothing about this login
+  // (and a rule blocking new devices would otherwise lock out everyone who never completed a sign-in).
+  if (facts.knownDeviceCount === 0) return { code: 'new_device', fired: false, confidence: 'low', evidence: { ...evidence, reason: 'no_baseline' } };
   const reason = known ? 'forgotten_after_window' : facts.cookiePresent ? 'unknown_cookie' : 'no_cookie';
-  // With no remembered device at all there is no baseline: still new, but weak evidence of anything.
-  return { code: 'new_device', fired: true, confidence: facts.knownDeviceCount === 0 ? 'low' : 'medium', evidence: { ...evidence, reason } };
+  return { code: 'new_device', fired: true, confidence: 'medium', evidence: { ...evidence, reason } };
 }
 
 export interface PlaceFacts {

@@ -274,10 +274,23 @@ const devices = (dialect: SqlDialect): Migration => ({
   },
 });
 
+// Session limits: each session keeps the limits it was created under (null: the deployment's) and why it ended; an
+// organization may set shorter limits of its own. The index serves the expiry sweep, which scans open sessions.
+const sessionLimits = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('sessions').addColumn('idle_ms', 'bigint').execute();
+    await db.schema.alterTable('sessions').addColumn('absolute_ms', 'bigint').execute();
+    await db.schema.alterTable('sessions').addColumn('end_reason', 'text').execute();
+    await db.schema.createIndex('sessions_open_idx').on('sessions').columns(['revoked_at', 'last_seen_at']).execute();
+    await db.schema.alterTable('orgs').addColumn('session_idle_ms', 'bigint').execute();
+    await db.schema.alterTable('orgs').addColumn('session_absolute_ms', 'bigint').execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect) };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect), '0009_session_limits': sessionLimits() };
     },
   };
 }

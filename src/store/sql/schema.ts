@@ -4,7 +4,7 @@ import type { Generated } from 'kysely';
 type Int = number | string | bigint;
 
 export interface Database {
-  orgs: { id: string; name: string; name_key: string; created_at: Int };
+  orgs: { id: string; name: string; name_key: string; created_at: Int; session_idle_ms: Int | null; session_absolute_ms: Int | null };
   users: {
     id: string;
     email: string;
@@ -27,6 +27,9 @@ export interface Database {
     ip: string | null;
     user_agent: string | null;
     revoked_at: Int | null;
+    idle_ms: Int | null;
+    absolute_ms: Int | null;
+    end_reason: string | null;
   };
   clients: { client_id: string; metadata: string; first_party: Int; created_at: Int };
   signing_keys: { kid: string; alg: string; sealed_jwk: string; created_at: Int };

@@ -1,5 +1,5 @@
-// Browser sessions and email-link tokens on SQL; single-use is enforced by a conditional UPDATE.
-import type { Kysely, Selectable } from 'kysely';
+// Browser sessions and email-link tokens on SQL; single-use (and single-expiry) is enforced by a conditional UPDATE.
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { LinkPurpose, LinkToken, Session } from '../../domain/types.js';
 import type { LinkTokenStore, SessionStore } from '../store.js';
 import { toInt, type Database } from './schema.js';
@@ -14,6 +14,9 @@ function decodeSession(row: Selectable<Database['sessions']>): Session {
     ip: row.ip,
     userAgent: row.user_agent,
     revokedAt: toInt(row.revoked_at),
+    idleMs: toInt(row.idle_ms),
+    absoluteMs: toInt(row.absolute_ms),
+    endReason: row.end_reason,
   };
 }
 
@@ -44,6 +47,9 @@ export function sqlSessionStore(db: Kysely<Database>): SessionStore {
           ip: s.ip,
           user_agent: s.userAgent,
           revoked_at: s.revokedAt,
+          idle_ms: s.idleMs,
+          absolute_ms: s.absoluteMs,
+          end_reason: s.endReason,
         })
         .execute();
     },
@@ -54,17 +60,72 @@ export function sqlSessionStore(db: Kysely<Database>): SessionStore {
     async touch(id, lastSeenAt) {
       await db.updateTable('sessions').set({ last_seen_at: lastSeenAt }).where('id', '=', id).where('revoked_at', 'is', null).execute();
     },
-    async revoke(id, now) {
-      const result = await db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    async revoke(id, now, reason = 'revoked') {
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: now, end_reason: reason })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async revokeAllForUser(userId, now) {
-      const result = await db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+      const result = await db
+        .updateTable('sessions')
+        .set({ revoked_at: now, end_reason: 'revoked' })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
     async listActiveForUser(userId) {
       const rows = await db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('revoked_at', 'is', null).orderBy('last_seen_at', 'desc').execute();
       return rows.map(decodeSession);
+    },
+    async endExpired(now, defaults, limit) {
+      // Each row's own limits, else the deployment's. The arithmetic stays in SQL (bigint on PostgreSQL).
+      const absoluteDue = sql<boolean>`created_at + coalesce(absolute_ms, ${defaults.absoluteMs}) <= ${now}`;
+      const idleDue = sql<boolean>`last_seen_at + coalesce(idle_ms, ${defaults.idleMs}) <= ${now}`;
+      const candidates = await db
+        .selectFrom('sessions')
+        .select('id')
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([absoluteDue, idleDue]))
+        .orderBy('last_seen_at')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      const ended: Session[] = [];
+      for (const { id } of candidates) {
+        // Conditional on still being open (and still due): of racing callers, exactly one updates each row.
+        const row = await db
+          .updateTable('sessions')
+          .set({ revoked_at: now, end_reason: sql<string>`case when ${absoluteDue} then 'absolute' else 'idle' end` })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .where((eb) => eb.or([absoluteDue, idleDue]))
+          .returningAll()
+          .executeTakeFirst();
+        if (row) ended.push(decodeSession(row));
+      }
+      return ended;
+    },
+    async capLimitsForOrg(orgId, { idleMs, absoluteMs }) {
+      // Only ever shortens: a null (deployment) or longer limit becomes the new one; a shorter own limit stays.
+      const members = db.selectFrom('users').select('id').where('org_id', '=', orgId);
+      const result = await db
+        .updateTable('sessions')
+        .set({
+          idle_ms: sql<number>`case when idle_ms is null or idle_ms > ${idleMs} then ${idleMs} else idle_ms end`,
+          absolute_ms: sql<number>`case when absolute_ms is null or absolute_ms > ${absoluteMs} then ${absoluteMs} else absolute_ms end`,
+        })
+        .where('revoked_at', 'is', null)
+        .where('user_id', 'in', members)
+        .where((eb) =>
+          eb.or([eb('idle_ms', 'is', null), eb('idle_ms', '>', idleMs), eb('absolute_ms', 'is', null), eb('absolute_ms', '>', absoluteMs)]),
+        )
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
   };
 }

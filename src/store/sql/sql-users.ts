@@ -27,7 +27,13 @@ function decodeUser(row: Selectable<Database['users']>): User {
 }
 
 function decodeOrg(row: Selectable<Database['orgs']>): Org {
-  return { id: row.id, name: row.name, createdAt: toInt(row.created_at) };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: toInt(row.created_at),
+    sessionIdleMs: toInt(row.session_idle_ms),
+    sessionAbsoluteMs: toInt(row.session_absolute_ms),
+  };
 }
 
 export function sqlUserStore(db: Kysely<Database>): UserStore {
@@ -97,7 +103,7 @@ export function sqlUserStore(db: Kysely<Database>): UserStore {
 export function sqlOrgStore(db: Kysely<Database>): OrgStore {
   return {
     async create(name, now) {
-      const row = { id: randomId(), name: name.trim(), name_key: name.trim().toLowerCase(), created_at: now };
+      const row = { id: randomId(), name: name.trim(), name_key: name.trim().toLowerCase(), created_at: now, session_idle_ms: null, session_absolute_ms: null };
       try {
         await db.insertInto('orgs').values(row).execute();
       } catch (error) {
@@ -116,6 +122,10 @@ export function sqlOrgStore(db: Kysely<Database>): OrgStore {
     },
     async list() {
       return (await db.selectFrom('orgs').selectAll().orderBy('name_key').execute()).map(decodeOrg);
+    },
+    async setSessionLimits(id, { idleMs, absoluteMs }) {
+      const result = await db.updateTable('orgs').set({ session_idle_ms: idleMs, session_absolute_ms: absoluteMs }).where('id', '=', id).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }
