@@ -11,6 +11,11 @@ import { createRedisProtection } from './store/redis/redis-protection.js';
 import type { Store } from './store/store.js';
 import { ensureSigningKeys } from './oidc/signing-keys.js';
 import { createSessionService } from './sessions/session-service.js';
+import { sweepSessions, type SweepResult } from './sessions/session-sweeper.js';
+import { createSessionLinks } from './oidc/session-link.js';
+import { createAppLogout } from './oidc/app-logout.js';
+import { SESSION_COOKIE } from './http/auth-session.js';
+import { sessionStatusRoutes } from './http/routes/session-status.js';
 import { createFlowRepository } from './login/flow-repository.js';
 import { createLogger } from './logging/create-logger.js';
 import { buildServer } from './http/server.js';
@@ -80,6 +85,8 @@ export interface App {
   /** Delivers the outbox; `serve` starts it after listening, tests call runOnce(). */
   mailWorker: OutboxWorker;
   createSetupLink(): Promise<string | null>;
+  /** Ends sessions past their limits and sends back-channel logouts for every ended session; `serve` runs it every 15 s. */
+  runSessionSweep(): Promise<SweepResult>;
   /** Periodic jobs (the daily breached-password summary); `serve` runs them hourly, and each sends at most once a day. */
   runPeriodicJobs(): Promise<void>;
   close(): Promise<void>;
@@ -125,8 +132,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   if (demoEnabled) {
     await store.clients.upsert({ clientId: DEMO_CLIENT_ID, metadata: demoClientMetadata(config.publicUrl), firstParty: true, createdAt: clock.now() });
   }
+  const limits = { idleMs: config.sessionIdleTimeout, absoluteMs: config.sessionAbsoluteTimeout, touchEveryMs: 60_000 };
+  const sessions = createSessionService(store.sessions, clock, limits, async (userId) => {
+    const user = await store.users.findById(userId);
+    return user?.orgId ? store.orgs.findById(user.orgId) : null;
+  });
+  const links = createSessionLinks(store.oidc);
   // Loaded lazily so CLI commands that only need the store do not load oidc-provider (and its Node 20 warning).
-  const { createProvider } = await import('./oidc/provider.js');
+  const [{ createProvider }, { createSessionBridge }] = await Promise.all([import('./oidc/provider.js'), import('./oidc/session-bridge.js')]);
   const provider = createProvider({
     config,
     store,
@@ -134,10 +147,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     keys,
     cookieKeys: [hmac(deriveKey(config.secret, 'oidc-cookies'), 'v1')],
     pages: providerPages(config.productName),
+    bridge: createSessionBridge({ sessions, links, clock, logger, cookieName: SESSION_COOKIE }),
   });
+  const appLogout = createAppLogout(provider, { links, models: store.oidc, clock, logger });
   const csrf = createCsrf(deriveKey(config.secret, 'csrf'), config.cookieSecure);
-  const limits = { idleMs: config.sessionIdleTimeout, absoluteMs: config.sessionAbsoluteTimeout, touchEveryMs: 60_000 };
-  const sessions = createSessionService(store.sessions, clock, limits);
   logoutHook(provider, { sessions, store, clock, logger });
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
   const mailSealKey = deriveKey(config.secret, 'seal-mail');
@@ -291,6 +304,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const plugins = [
     assetRoutes,
     healthRoutes(store),
+    sessionStatusRoutes({ sessions, clients: store.clients, clock, publicUrl: config.publicUrl }),
     homeRoutes({ productName: config.productName, demoEnabled, issuer: config.issuer }),
     interactionRoutes({
       provider,
@@ -337,6 +351,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     mailer,
     mailWorker,
     createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
+    runSessionSweep: () => sweepSessions({ sessions: store.sessions, events: store.events, clock, limits, notifyApps: (id) => appLogout.sessionEnded(id) }),
     async runPeriodicJobs() {
       if (config.breach.actions.notifyAdmins === 'daily') await sendBreachDigests(account, clock.now());
       await risk?.prune(clock.now());

@@ -36,8 +36,8 @@ export function passkeyPort(deps: AccountDeps, rp: RelyingParty, settings: Passk
       return result.ok ? { ok: true } : { ok: false, reason: result.reason };
     },
     loginOptions: (key) => beginPasskeyLogin(deps, rp, key),
-    async loginVerify(key, response) {
-      const result = await finishPasskeyLogin(deps, rp, key, response);
+    async loginVerify(key, response, context) {
+      const result = await finishPasskeyLogin(deps, rp, key, response, { ip: context.ip, userAgent: context.userAgent }, context.expectedUserId ?? null);
       if (!result.ok) return { ok: false, reason: result.reason };
       // A passkey with user verification is two factors in one (possession plus biometric or PIN).
       return { ok: true, user: result.user, amr: result.userVerified ? ['hwk', 'user', 'mfa'] : ['hwk', 'user'] };

@@ -133,7 +133,15 @@ export type PasskeyLoginResult =
  * Verifies an assertion against the challenge issued to this transaction and the stored credential it names.
  * The challenge is spent whatever the outcome. A counter that goes backwards is refused and logged as a possible clone.
  */
-export async function finishPasskeyLogin(deps: PasskeyDeps, rp: RelyingParty, transactionKey: string, body: unknown, context: RequestContext = NO_CONTEXT): Promise<PasskeyLoginResult> {
+export async function finishPasskeyLogin(
+  deps: PasskeyDeps,
+  rp: RelyingParty,
+  transactionKey: string,
+  body: unknown,
+  context: RequestContext = NO_CONTEXT,
+  /** A step-up for this account: any other account's passkey is refused before it is verified or its counter moves. */
+  expectedUserId: string | null = null,
+): Promise<PasskeyLoginResult> {
   const now = deps.clock.now();
   const fail = async (reason: LoginFailure, userId: string | null, details: Record<string, unknown> = {}): Promise<PasskeyLoginResult> => {
     const code = reason === 'counter_regressed' ? 'passkey_clone_suspected' : 'login_passkey_failed';
@@ -147,7 +155,8 @@ export async function finishPasskeyLogin(deps: PasskeyDeps, rp: RelyingParty, tr
   if (!issued) return fail('challenge_invalid', null, { credentialId: response.id });
   const passkey = await deps.store.passkeys.findByCredentialId(response.id);
   const user = passkey ? await deps.store.users.findById(passkey.userId) : null;
-  if (!passkey || !user) return fail('unknown_credential', null, { credentialId: response.id });
+  if (!passkey || !user) return fail('unknown_credential', expectedUserId, { credentialId: response.id });
+  if (expectedUserId !== null && passkey.userId !== expectedUserId) return fail('unknown_credential', expectedUserId, { credentialId: response.id, step_up: 'passkey_of_another_account' });
   const verdict = await verifyAuthentication({ rp, response, expectedChallenge: issued.challenge, credential: passkey });
   if (!verdict.ok) {
     // A user handle naming someone else means the response does not belong to this credential at all.

@@ -24,6 +24,9 @@ export const serveCommand: Command = {
     const runJobs = () => app.runPeriodicJobs().catch((error: unknown) => app.logger.error({ err: error }, 'periodic job failed'));
     void runJobs();
     setInterval(runJobs, 3_600_000).unref();
+    // Session limits end sessions on their own; the sweep records it and tells the apps (back-channel logout).
+    const sweep = () => app.runSessionSweep().catch((error: unknown) => app.logger.error({ err: error }, 'session sweep failed'));
+    setInterval(sweep, 15_000).unref();
     let closing = false;
     const shutdown = (signal: string) => {
       if (closing) return;

@@ -108,7 +108,13 @@ export function transition(
       amr,
       failedAttempts: flow.failedAttempts + (event === 'password_failed' ? 1 : 0),
       secondFactorAttempts,
-      stepDeadline: event === 'password_verified' || event === 'login_link_used' ? now + limits.secondFactorWindowMs : flow.stepDeadline,
+      stepDeadline:
+        event === 'password_verified' || event === 'login_link_used'
+          ? now + limits.secondFactorWindowMs
+          : // An emailed code keeps the step open for as long as the email says the code is valid.
+            event === 'email_code_sent' && data.emailCode
+            ? Math.max(flow.stepDeadline ?? 0, data.emailCode.expiresAt)
+            : flow.stepDeadline,
       stepUp: (flow.stepUp ?? false) || (data.stepUp ?? false),
       emailCode: event === 'email_code_sent' ? (data.emailCode ?? null) : (flow.emailCode ?? null),
     },

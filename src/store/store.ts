@@ -51,6 +51,11 @@ export interface SessionStore {
    * ended, so on several nodes each expiry is reported exactly once.
    */
   endExpired(now: number, defaults: { idleMs: number; absoluteMs: number }, limit: number): Promise<Session[]>;
+  /**
+   * Claims up to `limit` ended sessions whose apps have not been told yet, marking them told. Of racing callers each
+   * session goes to exactly one (at most once: a crash after the claim loses that notice).
+   */
+  claimEndedForNotice(now: number, limit: number): Promise<Session[]>;
   /** Applies new limits to the open sessions of the organization's members (only ever shortening them). */
   capLimitsForOrg(orgId: string, limits: { idleMs: number; absoluteMs: number }): Promise<number>;
 }

@@ -104,7 +104,10 @@ for (const backend of appBackends().filter((b) => b.name !== 'postgres+redis')) 
       assert.doesNotMatch(page.body, /Paris, France|192\.0\.2\.99/);
       assert.ok(!page.body.includes(laptop.deviceHash), 'the device hash never reaches the page');
       assert.match(devicesSection(page.body), /action="\/account\/devices\/forget-all"/, 'more than one device offers "Forget all devices"');
-      assert.doesNotMatch(page.body, /This device/, 'without a device cookie lookup, no device is marked as this one');
+      // The sign-in above remembered this browser's own device; only that one is marked, never a seeded one.
+      assert.equal((devicesSection(page.body).match(/>This device</g) ?? []).length, 1, 'exactly one device is marked as this one');
+      const marked = devicesSection(page.body).split('<tr>').find((row) => row.includes('>This device<')) ?? '';
+      for (const seeded of [laptop, phone, unknown]) assert.ok(!marked.includes(`/account/devices/${seeded.id}/forget`), 'a seeded device is not this one');
     });
 
     test('a user without devices sees the empty state and no "Forget all devices"', async () => {

@@ -544,28 +544,28 @@ for (const backend of appBackends()) {
         const first = h.client(IP.london);
         assertSignedIn(await first.password(user.email), first);
         assert.equal((await queued(app, user.email, 'new_sign_in')).length, 0, 'the very first login sends no new-device email');
-        const firstLogged = await eventsOf(app, user.id, 'risk_logged');
-        assert.equal(firstLogged.length, 1, 'the first device is new too (no baseline): logged');
-        assert.equal(findingOf(detailsOf(firstLogged[0]), 'new_device').confidence, 'low', 'no baseline: weak evidence');
+        assert.equal((await eventsOf(app, user.id, 'risk_logged')).length, 0, 'no remembered device yet: no baseline, nothing to log');
 
         clock.advance(5 * MIN);
         const second = h.client(IP.london, FIREFOX_WINDOWS);
         assertSignedIn(await second.password(user.email), second);
         const logged = await eventsOf(app, user.id, 'risk_logged');
-        assert.equal(logged.length, 2);
+        assert.equal(logged.length, 1);
         const event = logged[0];
         assert.equal(event?.outcome, 'info');
         assert.equal(event?.reason, 'new_device → log');
+        assert.equal(event?.ip, IP.london);
         const details = detailsOf(event);
         assert.equal(details.action, 'log');
         assert.deepEqual(details.matched, ['new_device → log']);
         assert.equal(details.location, LONDON);
-        const newDevice = findingOf(details, 'new_device');
-        assert.equal(newDevice.fired, true);
-        assert.equal(newDevice.confidence, 'medium');
-        assert.equal(newDevice.evidence.browser, 'Firefox');
-        assert.equal(newDevice.evidence.os, 'Windows');
-        assert.equal(newDevice.evidence.known_devices, 1);
+        assert.deepEqual(details.device, { browser: 'Firefox', os: 'Windows' });
+        assert.deepEqual(findingOf(details, 'new_device'), {
+          code: 'new_device',
+          fired: true,
+          confidence: 'medium',
+          evidence: { browser: 'Firefox', os: 'Windows', known_devices: 1, reason: 'no_cookie' },
+        });
         assert.equal(await sessionsOf(app, user.id), 2);
 
         assert.equal((await queued(app, user.email, 'new_sign_in')).length, 1, 'the second device triggers the new-device email');
@@ -577,20 +577,24 @@ for (const backend of appBackends()) {
         clock.advance(MIN);
         first.dropSession();
         assertSignedIn(await first.password(user.email), first);
-        assert.equal((await eventsOf(app, user.id, 'risk_logged')).length, 2);
+        assert.equal((await eventsOf(app, user.id, 'risk_logged')).length, 1);
         assert.equal((await queued(app, user.email, 'new_sign_in')).length, 1);
       });
 
-      test('a browser that sent no device cookie is reported as "no_cookie" (not as an unknown cookie)', async () => {
-        const { app } = h;
-        const user = await h.user('no-cookie');
-        const fresh = h.client(IP.london);
-        assert.equal(fresh.deviceCookie, undefined);
-        assertSignedIn(await fresh.password(user.email), fresh);
-        const newDevice = findingOf(detailsOf((await eventsOf(app, user.id, 'risk_logged'))[0]), 'new_device');
-        assert.equal(newDevice.fired, true);
-        // DeviceFacts.cookiePresent is documented as "whether the browser sent a device cookie at all".
-        assert.equal(newDevice.evidence.reason, 'no_cookie', `evidence: ${JSON.stringify(newDevice.evidence)}`);
+      test('a device cookie issued to another account counts as unknown ("unknown_cookie"), not as this user\'s device', async () => {
+        const { app, clock } = h;
+        const user = await h.user('cookie-owner');
+        const other = await h.user('cookie-borrower');
+        const shared = h.client(IP.london);
+        assertSignedIn(await shared.password(user.email), shared);
+        const home = h.client(IP.london, FIREFOX_WINDOWS);
+        assertSignedIn(await home.password(other.email), home);
+
+        clock.advance(MIN);
+        shared.dropSession();
+        assertSignedIn(await shared.password(other.email), shared);
+        const details = detailsOf((await eventsOf(app, other.id, 'risk_logged'))[0]);
+        assert.deepEqual(findingOf(details, 'new_device').evidence, { browser: 'Chrome', os: 'Mac OS', known_devices: 1, reason: 'unknown_cookie' });
       });
     });
 
@@ -607,40 +611,38 @@ for (const backend of appBackends()) {
       test('a second device is refused with 403; the known device still signs in', async () => {
         const { app, clock } = h;
         const user = await h.user('block');
-        const authenticator = await registerPasskey(app, user);
         const known = h.client(IP.london);
-
-        // Without minConfidence the rule also matches a user with no device yet (new_device fires at low confidence).
-        assertRiskBlocked(await known.password(user.email), known);
-        const [firstBlock] = await eventsOf(app, user.id, 'risk_blocked');
-        assert.deepEqual(detailsOf(firstBlock).matched, ['new_device → block']);
-        assert.equal(findingOf(detailsOf(firstBlock), 'new_device').confidence, 'low');
-
-        // A passkey login (never assessed) makes this browser a known device.
-        const viaPasskey = await known.passkey(authenticator, await known.csrf('/login'));
-        assert.equal(viaPasskey.statusCode, 200, viaPasskey.body);
-        assert.equal((await app.store.devices.listForUser(user.id, 0)).length, 1);
-        known.dropSession();
-
-        clock.advance(MIN);
+        // The very first sign-in has no baseline, so even this rule lets it through.
         assertSignedIn(await known.password(user.email), known);
-        assert.equal((await eventsOf(app, user.id, 'risk_blocked')).length, 1, 'the known device is not blocked');
+        assert.equal((await eventsOf(app, user.id, 'risk_blocked')).length, 0);
 
         clock.advance(MIN);
         const other = h.client(IP.london, FIREFOX_WINDOWS);
         assertRiskBlocked(await other.password(user.email), other);
         const blocks = await eventsOf(app, user.id, 'risk_blocked');
-        assert.equal(blocks.length, 2);
+        assert.equal(blocks.length, 1);
+        assert.equal(blocks[0]?.reason, 'new_device → block');
         const details = detailsOf(blocks[0]);
         assert.equal(details.action, 'block');
         assert.deepEqual(details.matched, ['new_device → block']);
-        const newDevice = findingOf(details, 'new_device');
-        assert.deepEqual([newDevice.fired, newDevice.confidence, newDevice.evidence.browser, newDevice.evidence.known_devices], [true, 'medium', 'Firefox', 1]);
-        assert.equal(await sessionsOf(app, user.id), 2, 'the passkey session and the known device\'s session only');
+        assert.deepEqual(findingOf(details, 'new_device'), {
+          code: 'new_device',
+          fired: true,
+          confidence: 'medium',
+          evidence: { browser: 'Firefox', os: 'Windows', known_devices: 1, reason: 'no_cookie' },
+        });
+        assert.equal(await sessionsOf(app, user.id), 1, 'only the known device\'s session');
+        assert.equal((await app.store.devices.listForUser(user.id, 0)).length, 1, 'the refused browser is not remembered');
+
+        // The refused browser tries again: it now carries a device cookie, but one this user never signed in with.
+        clock.advance(MIN);
+        assertRiskBlocked(await other.password(user.email), other);
+        assert.equal(findingOf(detailsOf((await eventsOf(app, user.id, 'risk_blocked'))[0]), 'new_device').evidence.reason, 'unknown_cookie');
 
         clock.advance(MIN);
         known.dropSession();
         assertSignedIn(await known.password(user.email), known);
+        assert.equal((await eventsOf(app, user.id, 'risk_blocked')).length, 2);
       });
     });
 
@@ -655,9 +657,17 @@ for (const backend of appBackends()) {
         await h?.dispose();
       });
 
+      /** A first sign-in from a home browser (no baseline yet, so no step-up), which makes the next browser a new device. */
+      async function signInAtHome(user: User): Promise<void> {
+        const home = h.client(IP.london);
+        assertSignedIn(await home.password(user.email), home);
+        assert.equal((await eventsOf(h.app, user.id, 'risk_mfa')).length, 0, 'the first sign-in is not stepped up');
+        h.clock.advance(MIN);
+      }
+
       /** Password at /login from a fresh browser: the step-up page, with no session yet. */
       async function passwordThenStepUp(user: User, ip: string = IP.london): Promise<{ client: Client; page: LightMyRequestResponse }> {
-        const client = h.client(ip);
+        const client = h.client(ip, FIREFOX_WINDOWS);
         const posted = await client.password(user.email);
         assert.equal(posted.statusCode, 303, posted.body.slice(0, 300));
         assert.equal(location(posted), '/login', 'the second step, not /account');
@@ -670,7 +680,8 @@ for (const backend of appBackends()) {
       test('without TOTP or passkeys: an emailed code (stored only as a hash); a wrong code is refused; the right one completes with amr pwd+otp', async () => {
         const { app } = h;
         const user = await h.user('emailcode');
-        const client = h.client(IP.london);
+        await signInAtHome(user);
+        const client = h.client(IP.london, FIREFOX_WINDOWS);
         const { verifier, challenge } = pkcePair();
         const started = await startLogin(client.browser, {
           client_id: CLIENT_ID,
@@ -690,10 +701,11 @@ for (const backend of appBackends()) {
         assert.ok(page.body.includes(`Code from the email we sent to ${user.email[0]}•••@example.test`), 'the masked address');
         assert.doesNotMatch(page.body, /Use your passkey/, 'no passkey to offer');
         assert.ok(!client.hasSession);
-        assert.equal(await sessionsOf(app, user.id), 0, 'no session before the second factor');
+        assert.equal(await sessionsOf(app, user.id), 1, 'only the home session: none before the second factor');
 
         const [riskMfa, ...moreMfa] = await eventsOf(app, user.id, 'risk_mfa');
         assert.equal(moreMfa.length, 0);
+        assert.equal(riskMfa?.clientId, CLIENT_ID);
         assert.deepEqual(detailsOf(riskMfa).matched, ['new_device → require_mfa']);
         assert.equal(detailsOf(riskMfa).action, 'require_mfa');
         const sent = await eventsOf(app, user.id, 'step_up_email_sent');
@@ -722,7 +734,7 @@ for (const backend of appBackends()) {
         assert.equal(wrong.statusCode, 401);
         assert.ok(wrong.body.includes('That code is not valid or has expired.'), wrong.body.slice(0, 1500));
         assert.ok(!client.hasSession);
-        assert.equal(await sessionsOf(app, user.id), 0);
+        assert.equal(await sessionsOf(app, user.id), 1);
         assert.equal((await eventsOf(app, user.id, 'mfa_challenge_failed'))[0]?.reason, 'email_code_wrong');
 
         const right = await client.browser.postForm(mfaUrl, { csrf, code: mail.code });
@@ -742,14 +754,15 @@ for (const backend of appBackends()) {
         const amr = (claims.amr as string[] | undefined) ?? [];
         assert.ok(amr.includes('pwd') && amr.includes('otp'), `amr: ${JSON.stringify(amr)}`);
         assert.ok(amr.includes('mfa'), `two factors: ${JSON.stringify(amr)}`);
-        assert.equal(await sessionsOf(app, user.id), 1);
+        assert.equal(await sessionsOf(app, user.id), 2);
         assert.equal((await eventsOf(app, user.id, 'mfa_challenge_passed'))[0]?.reason, 'email_code');
-        assert.equal((await eventsOf(app, user.id, 'login_success')).length, 1);
+        assert.equal((await app.store.devices.listForUser(user.id, 0)).length, 2, 'the stepped-up browser is remembered now');
       });
 
       test('an expired code (11 minutes later) is refused', async () => {
         const { app, clock } = h;
         const user = await h.user('expired');
+        await signInAtHome(user);
         const { client, page } = await passwordThenStepUp(user);
         assert.match(page.body, /<h1>Confirm it is you<\/h1>/);
         const { code } = await latestLoginCode(app, user.email);
@@ -758,15 +771,15 @@ for (const backend of appBackends()) {
         const late = await client.browser.postForm(formAction(page.body), { csrf: hiddenCsrf(page.body), code });
         assert.ok([400, 401].includes(late.statusCode), `refused, got ${late.statusCode}: ${late.body.slice(0, 300)}`);
         assert.ok(!client.hasSession);
-        assert.equal(await sessionsOf(app, user.id), 0);
+        assert.equal(await sessionsOf(app, user.id), 1, 'only the home session');
         assert.equal((await eventsOf(app, user.id, 'mfa_challenge_failed'))[0]?.reason, 'email_code_expired');
-        assert.equal((await eventsOf(app, user.id, 'login_success')).length, 1, 'the password step was the only success');
         assert.equal((await eventsOf(app, user.id, 'mfa_challenge_passed')).length, 0);
       });
 
       test('the code works for as long as the email says it is valid', async () => {
         const { app, clock } = h;
         const user = await h.user('validity');
+        await signInAtHome(user);
         const { client, page } = await passwordThenStepUp(user);
         const { code, text } = await latestLoginCode(app, user.email);
         const minutes = Number(/The code is valid for (\d+) minutes/.exec(text)?.[1]);
@@ -782,6 +795,7 @@ for (const backend of appBackends()) {
       test('"Send a new code" is refused with 429 within 30 s and works after; the new code replaces the old one', async () => {
         const { app, clock } = h;
         const user = await h.user('resend');
+        await signInAtHome(user);
         const { client, page } = await passwordThenStepUp(user);
         const first = await latestLoginCode(app, user.email);
         const action = formAction(page.body);
@@ -814,6 +828,7 @@ for (const backend of appBackends()) {
       test('with TOTP enrolled: the usual authenticator-app step, no emailed code, and a valid TOTP completes', async () => {
         const { app, clock } = h;
         const user = await h.user('totp');
+        await signInAtHome(user);
         const secret = generateTotpSecret();
         await app.store.mfa.enableTotp(user.id, secret, clock.now());
 
@@ -835,6 +850,7 @@ for (const backend of appBackends()) {
         const own = await registerPasskey(app, user);
         const stranger = await h.user('stranger');
         const foreign = await registerPasskey(app, stranger);
+        await signInAtHome(user);
 
         const { client, page } = await passwordThenStepUp(user);
         assert.match(page.body, /<h1>Confirm it is you<\/h1>/);
@@ -850,13 +866,13 @@ for (const backend of appBackends()) {
         assert.equal(refused.statusCode, 401, refused.body);
         assert.equal((JSON.parse(refused.body) as { error?: string }).error, 'passkey_failed');
         assert.ok(!client.hasSession);
-        assert.deepEqual([await sessionsOf(app, user.id), await sessionsOf(app, stranger.id)], [0, 0], 'nobody is signed in');
+        assert.deepEqual([await sessionsOf(app, user.id), await sessionsOf(app, stranger.id)], [1, 0], 'nobody new is signed in');
 
         const accepted = await client.passkey(own, csrf, urls);
         assert.equal(accepted.statusCode, 200, accepted.body);
         assert.deepEqual(JSON.parse(accepted.body), { redirect: '/account' });
         assert.ok(client.hasSession);
-        assert.equal(await sessionsOf(app, user.id), 1);
+        assert.equal(await sessionsOf(app, user.id), 2);
         assert.equal(await sessionsOf(app, stranger.id), 0);
       });
 
@@ -866,6 +882,7 @@ for (const backend of appBackends()) {
         await registerPasskey(app, user);
         const stranger = await h.user('stepup-stranger');
         const foreign = await registerPasskey(app, stranger);
+        await signInAtHome(user);
         const { client, page } = await passwordThenStepUp(user);
 
         const refused = await client.passkey(foreign, hiddenCsrf(page.body));

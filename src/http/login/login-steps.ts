@@ -70,6 +70,8 @@ export interface LoginStepDeps {
 }
 
 /** The page script (web/passkeys.ts) posts {csrf, response}: the WebAuthn response JSON is the `response` member. */
+const requestContext = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+
 export function webauthnResponseOf(body: unknown): unknown {
   return body !== null && typeof body === 'object' ? (body as { response?: unknown }).response : undefined;
 }
@@ -318,7 +320,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     /** A risky password login asked for a second factor: the account's own passkey satisfies it (anyone else's does not). */
     async function stepUpWithPasskey(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow) {
       const account = await user(flow);
-      const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body));
+      const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body), { ...requestContext(request), expectedUserId: account.id });
       if (!result.ok || result.user.id !== account.id) {
         await advance(tx, flow, 'second_factor_failed');
         return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey does not belong to this account. Use your own passkey, or the code we emailed you.' });
@@ -340,7 +342,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       if (flow.state === 'second_factor' && flow.stepUp) return stepUpWithPasskey(request, reply, tx, flow);
       if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
       // A passkey cannot be brute-forced, so the password block does not apply; it satisfies MFA and skips risk checks.
-      const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body));
+      const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body), requestContext(request));
       if (!result.ok) return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey could not be verified. Try again or sign in with your password.' });
       const next = await advance(tx, flow, 'passkey_verified', { accountId: result.user.id, amr: result.amr });
       return reply.send({ redirect: await proceed(request, reply, tx, next) });

@@ -16,7 +16,12 @@ export interface PasskeyPort {
   registrationOptions(user: User, transactionKey: string): Promise<unknown>;
   registrationVerify(user: User, transactionKey: string, response: unknown, userAgent: string | null): Promise<{ ok: true } | { ok: false; reason: string }>;
   loginOptions(transactionKey: string): Promise<unknown>;
-  loginVerify(transactionKey: string, response: unknown): Promise<{ ok: true; user: User; amr: string[] } | { ok: false; reason: string }>;
+  /** `expectedUserId`: a step-up, where only that account's passkey counts. */
+  loginVerify(
+    transactionKey: string,
+    response: unknown,
+    context: { ip: string | null; userAgent: string | null; expectedUserId?: string },
+  ): Promise<{ ok: true; user: User; amr: string[] } | { ok: false; reason: string }>;
 }
 
 /** The step-up a risky login needs when the user has no TOTP: their passkey, or a one-time code sent by email. */

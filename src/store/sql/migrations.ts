@@ -1,5 +1,5 @@
 // Schema migrations, written once with types that mean the same on SQLite and PostgreSQL.
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -287,10 +287,19 @@ const sessionLimits = (): Migration => ({
   },
 });
 
+/** Ended sessions whose apps have been told (back-channel logout); older ended sessions count as told. */
+const sessionNotices = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('sessions').addColumn('apps_notified_at', 'bigint').execute();
+    await sql`update sessions set apps_notified_at = revoked_at where revoked_at is not null`.execute(db);
+    await db.schema.createIndex('sessions_notice_idx').on('sessions').columns(['apps_notified_at', 'revoked_at']).execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect), '0009_session_limits': sessionLimits() };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect), '0009_session_limits': sessionLimits(), '0010_session_notices': sessionNotices() };
     },
   };
 }

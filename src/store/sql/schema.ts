@@ -30,6 +30,7 @@ export interface Database {
     idle_ms: Int | null;
     absolute_ms: Int | null;
     end_reason: string | null;
+    apps_notified_at: Int | null;
   };
   clients: { client_id: string; metadata: string; first_party: Int; created_at: Int };
   signing_keys: { kid: string; alg: string; sealed_jwk: string; created_at: Int };

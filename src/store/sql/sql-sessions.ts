@@ -110,6 +110,22 @@ export function sqlSessionStore(db: Kysely<Database>): SessionStore {
       }
       return ended;
     },
+    async claimEndedForNotice(now, limit) {
+      const candidates = await db
+        .selectFrom('sessions')
+        .select('id')
+        .where('apps_notified_at', 'is', null)
+        .where('revoked_at', 'is not', null)
+        .orderBy('revoked_at')
+        .limit(limit)
+        .execute();
+      const claimed: Session[] = [];
+      for (const { id } of candidates) {
+        const row = await db.updateTable('sessions').set({ apps_notified_at: now }).where('id', '=', id).where('apps_notified_at', 'is', null).returningAll().executeTakeFirst();
+        if (row) claimed.push(decodeSession(row));
+      }
+      return claimed;
+    },
     async capLimitsForOrg(orgId, { idleMs, absoluteMs }) {
       // Only ever shortens: a null (deployment) or longer limit becomes the new one; a shorter own limit stays.
       const members = db.selectFrom('users').select('id').where('org_id', '=', orgId);
