@@ -14,6 +14,7 @@ import { createSessionService } from './sessions/session-service.js';
 import { sweepSessions, type SweepResult } from './sessions/session-sweeper.js';
 import { createSessionLinks } from './oidc/session-link.js';
 import { createAppLogout } from './oidc/app-logout.js';
+import { appsOfStoredSession, frontChannelUrls } from './oidc/front-channel.js';
 import { SESSION_COOKIE } from './http/auth-session.js';
 import { sessionStatusRoutes } from './http/routes/session-status.js';
 import { createFlowRepository } from './login/flow-repository.js';
@@ -24,7 +25,7 @@ import { parseTrustProxy } from './http/client-ip.js';
 import { providerPages } from './http/oidc-pages.js';
 import { interactionRoutes } from './http/routes/interaction.js';
 import { setupRoutes } from './http/routes/setup.js';
-import { demoClientMetadata, demoRoutes, DEMO_CLIENT_ID } from './http/routes/demo.js';
+import { demoClientMetadata, demoRoutes, DEMO_CLIENT_ID, EXAMPLE_APP_CLIENT_ID, exampleAppClientMetadata } from './http/routes/demo.js';
 import { healthRoutes } from './http/routes/health.js';
 import { assetRoutes } from './http/routes/assets.js';
 import { homeRoutes } from './http/routes/home.js';
@@ -131,6 +132,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const demoEnabled = config.demo && !config.isProduction;
   if (demoEnabled) {
     await store.clients.upsert({ clientId: DEMO_CLIENT_ID, metadata: demoClientMetadata(config.publicUrl), firstParty: true, createdAt: clock.now() });
+    await store.clients.upsert({ clientId: EXAMPLE_APP_CLIENT_ID, metadata: exampleAppClientMetadata(), firstParty: true, createdAt: clock.now() });
   }
   const limits = { idleMs: config.sessionIdleTimeout, absoluteMs: config.sessionAbsoluteTimeout, touchEveryMs: 60_000 };
   const sessions = createSessionService(store.sessions, clock, limits, async (userId) => {
@@ -151,7 +153,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   const appLogout = createAppLogout(provider, { links, models: store.oidc, clock, logger });
   const csrf = createCsrf(deriveKey(config.secret, 'csrf'), config.cookieSecure);
-  logoutHook(provider, { sessions, store, clock, logger });
+  logoutHook(provider, { sessions, store, clock, logger, issuer: config.issuer, productName: config.productName });
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
   const mailSealKey = deriveKey(config.secret, 'seal-mail');
   const mailer = createMailer(config, store, clock);
@@ -327,6 +329,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       secureCookies: config.cookieSecure,
       passkeysEnabled: config.passkeys.enabled,
       deviceRememberMs: config.risk.rememberDevicesFor,
+      frontChannelFor: async (sessionId) => {
+        const apps = [];
+        for (const uid of await links.oidcSessionsOf(sessionId, clock.now())) {
+          const record = await store.oidc.findByUid('Session', uid, clock.now());
+          if (record) apps.push(...appsOfStoredSession(record.payload));
+        }
+        return frontChannelUrls(provider, config.issuer, apps);
+      },
       deviceHashOf: (request) => {
         const token = readDeviceToken(request);
         return token && risk ? risk.deviceHash(token) : null;

@@ -1,5 +1,5 @@
 // Configures oidc-provider: our store as adapter, persisted keys, first-party consent skip, PKCE, rotation, hashed client secrets.
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../domain/clock.js';
 import type { SigningKey } from '../domain/types.js';
@@ -9,6 +9,7 @@ import { clientSecretMatches } from './client-secrets.js';
 import { toJwks } from './signing-keys.js';
 import { findAccountIn } from './find-account.js';
 import type { SessionBridge } from './session-bridge.js';
+import { FRONT_CHANNEL_METADATA, validateFrontChannelMetadata } from './front-channel.js';
 
 export interface ProviderPages {
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error): Promise<void>;
@@ -43,6 +44,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.cookieSecure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.cookieSecure },
       names: { session: 'portcullis_oidc', interaction: 'portcullis_interaction', resume: 'portcullis_resume' },
+    },
+    // Front-Channel Logout 1.0 metadata (oidc-provider 9 dropped the feature; src/oidc/front-channel.ts implements it).
+    extraClientMetadata: { properties: [...FRONT_CHANNEL_METADATA], validator(_ctx, key, value) {
+        try {
+          validateFrontChannelMetadata(key, value);
+        } catch (error) {
+          throw new errors.InvalidClientMetadata((error as Error).message);
+        }
+      },
     },
     findAccount: findAccountIn(store.users, (token) => bridge?.absoluteEndOf(token) ?? null),
     claims: {

@@ -17,7 +17,8 @@ import { listPasskeys } from '../../account/passkeys.js';
 import { forgetAllDevices, forgetDevice, listKnownDevices } from '../../account/devices.js';
 import { describeDevice } from '../describe-device.js';
 import { accountPage } from '../views/account-pages.js';
-import { messagePage } from '../views/pages.js';
+import { messagePage, sessionEndedPage, signedOutPage } from '../views/pages.js';
+import { allowFrames } from '../../oidc/front-channel.js';
 import { sendHtml } from './signup.js';
 
 export interface AccountRouteDeps {
@@ -28,6 +29,8 @@ export interface AccountRouteDeps {
   secureCookies: boolean;
   steps: LoginStepDeps;
   passkeysEnabled: boolean;
+  /** Front-channel logout iframe URLs of the apps signed in through a session (Front-Channel Logout 1.0). */
+  frontChannelFor?: (sessionId: string) => Promise<string[]>;
   /** How long a device stays known after its last sign-in; the account page lists the devices within it. Defaults to 30 days. */
   deviceRememberMs?: number;
   /** The device-cookie hash of this request's browser, to mark "This device"; null (the default) when it has none. */
@@ -155,7 +158,15 @@ export function accountRoutes(deps: AccountRouteDeps) {
           created: formatUtc(s.createdAt),
           current: s.id === session.id,
         }))),
-        events: events.map((e) => ({ at: formatUtc(e.at), description: EVENT_CODES[e.code]?.description ?? e.code, ip: e.ip ?? '', outcome: e.outcome })),
+        events: await Promise.all(
+          events.map(async (e) => ({
+            at: formatUtc(e.at),
+            description: EVENT_CODES[e.code]?.description ?? e.code,
+            ip: e.ip ?? '',
+            location: e.ip ? await account.describeLocation(e.ip) : '',
+            outcome: e.outcome,
+          })),
+        ),
         passkeys: passkeys?.map((p) => ({ id: p.credentialId, name: p.name, created: formatUtc(p.createdAt), lastUsed: p.lastUsedAt ? formatUtc(p.lastUsedAt) : 'never', synced: p.synced })) ?? null,
         twoFactor: { enrolled: Boolean(totp?.confirmedAt), recoveryCodesLeft: await account.store.mfa.countRecoveryCodes(user.id) },
         devices: devices.map((d) => ({
@@ -191,10 +202,30 @@ export function accountRoutes(deps: AccountRouteDeps) {
 
     app.post('/logout', async (request, reply) => {
       csrf.verify(request, 'account');
+      const open = await deps.sessions.peek(request.cookies[SESSION_COOKIE]);
+      // Front-channel logout pages of the session's apps, read before the session (and its app links) end.
+      const frames = open && deps.frontChannelFor ? await deps.frontChannelFor(open.session.id) : [];
       const session = await deps.sessions.revokeToken(request.cookies[SESSION_COOKIE]);
       if (session) await account.store.events.append({ code: 'logout', outcome: 'success', userId: session.userId, ip: normaliseIp(request.ip) }, account.clock.now());
       clearSessionCookie(reply, deps.secureCookies);
-      return sendHtml(reply, 200, messagePage(productName, 'Signed out', 'You have signed out of your account.', { href: '/login', label: 'Sign in again' }));
+      if (frames.length > 0) reply.header('content-security-policy', allowFrames(String(reply.getHeader('content-security-policy') ?? reply.raw.getHeader('content-security-policy') ?? ''), frames));
+      return sendHtml(reply, 200, signedOutPage({ productName, frames, message: 'You have signed out of your account.', continueTo: { href: '/login', label: 'Sign in again' } }));
+    });
+
+    // The session SDK's logout-url: a GET never ends anything, so a still-open session gets a sign-out button instead.
+    app.get('/session/ended', async (request: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+      const found = await deps.sessions.peek(request.cookies[SESSION_COOKIE]);
+      const stillActive = found !== null && found.state.active;
+      if (!stillActive && request.cookies[SESSION_COOKIE]) clearSessionCookie(reply, deps.secureCookies);
+      let next = '/login?next=/account';
+      try {
+        const url = new URL(String(request.query.next ?? ''), account.publicUrl);
+        if (url.origin === new URL(account.publicUrl).origin) next = safeNextPath(`${url.pathname}${url.search}`);
+      } catch {
+        // An unusable next falls back to the account sign-in.
+      }
+      const csrfToken = stillActive ? csrf.issue(request, reply, 'account') : null;
+      return sendHtml(reply, 200, sessionEndedPage({ productName, stillActive, csrfToken, loginHref: next }));
     });
 
     app.get('/account', async (request: FastifyRequest<{ Querystring: { done?: string } }>, reply) => {

@@ -27,6 +27,22 @@ export function demoClientMetadata(publicUrl: string): Record<string, unknown> {
   };
 }
 
+/** The client of examples/demo-app (`npm run demo-app`), registered with the demo client when demo mode is on. */
+export const EXAMPLE_APP_CLIENT_ID = 'portcullis-example-app';
+
+export function exampleAppClientMetadata(appUrl = 'http://localhost:4000'): Record<string, unknown> {
+  return {
+    client_name: 'Portcullis example app',
+    redirect_uris: [`${appUrl}/callback`],
+    post_logout_redirect_uris: [`${appUrl}/`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    backchannel_logout_uri: `${appUrl}/backchannel-logout`,
+    backchannel_logout_session_required: true,
+  };
+}
+
 export function demoRoutes(deps: DemoDeps) {
   let discovered: Promise<oidc.Configuration> | undefined;
   const configuration = (): Promise<oidc.Configuration> => {

@@ -102,7 +102,7 @@ export interface AccountView {
   error?: string | null;
   user: { email: string; name: string | null; emailVerified: boolean; org: string | null; role: string };
   sessions: { id: string; device: string; ip: string; location: string; lastSeen: string; created: string; current: boolean }[];
-  events: { at: string; description: string; ip: string; outcome: string }[];
+  events: { at: string; description: string; ip: string; location: string; outcome: string }[];
   passkeys: { id: string; name: string; created: string; lastUsed: string; synced: boolean }[] | null;
   twoFactor: { enrolled: boolean; recoveryCodesLeft: number };
   /** Devices signed in from within the remember window, most recent first; `name` reads "Chrome on Windows". */
@@ -184,6 +184,7 @@ export function accountPage(v: AccountView): string {
     productName: v.productName,
     title: 'Your account',
     wide: true,
+    sessionTimer: true,
     scripts: v.passkeys ? ['/assets/passkeys.js'] : [],
     body: 
     html`<h1>Your account</h1>
@@ -274,8 +275,8 @@ ${v.sessions.map(
 ${devicesSection(v.devices, csrf)}
 <section aria-labelledby="activity-h">
 <h2 id="activity-h">Recent security activity</h2>
-<table class="list"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">IP</th></tr></thead><tbody>
-${v.events.map((e) => html`<tr><td>${e.at}</td><td>${e.description}</td><td>${e.ip}</td></tr>`)}
+<table class="list"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">IP and location</th></tr></thead><tbody>
+${v.events.map((e) => html`<tr><td>${e.at}</td><td>${e.description}</td><td>${e.ip}${e.location ? html`<br><span class="muted">${e.location}</span>` : ''}</td></tr>`)}
 </tbody></table>
 </section>
 <form method="post" action="/logout">${csrf}<button type="submit" class="secondary">Sign out</button></form>`,

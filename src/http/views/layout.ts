@@ -7,6 +7,10 @@ export interface PageOptions {
   body: SafeHtml;
   scripts?: string[];
   wide?: boolean;
+  /** Signed-in pages: the session SDK warns before the session ends (4 h, 5 min, and a final minute countdown). */
+  sessionTimer?: boolean;
+  /** Extra trusted head markup (e.g. a meta refresh). */
+  head?: SafeHtml;
 }
 
 export function layout(options: PageOptions): string {
@@ -18,7 +22,9 @@ export function layout(options: PageOptions): string {
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · ${options.productName}</title>
 <link rel="stylesheet" href="/assets/portcullis.css">
+${options.head ?? ''}
 ${(options.scripts ?? []).map((src) => html`<script type="module" src="${src}"></script>`)}
+${options.sessionTimer ? html`<script type="module" src="/sdk/session.js"></script>` : ''}
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
@@ -27,6 +33,7 @@ ${(options.scripts ?? []).map((src) => html`<script type="module" src="${src}"><
 ${options.body}
 </main>
 <footer class="foot">Protected by ${options.productName}</footer>
+${options.sessionTimer ? html`<portcullis-session-timer status-url="/session/status" logout-url="/session/ended" login-url="/login?next=/account"></portcullis-session-timer>` : ''}
 </body>
 </html>`.value;
 }

@@ -145,3 +145,35 @@ ${alert(v.error)}
 </form>`,
   });
 }
+
+/** Where the session SDK sends the browser at the end: says the session ended; if it is still open, offers to sign out. */
+export function sessionEndedPage(v: { productName: string; stillActive: boolean; csrfToken: string | null; loginHref: string }): string {
+  return layout({
+    title: v.stillActive ? 'Sign in again' : 'Your session has ended',
+    productName: v.productName,
+    body: v.stillActive
+      ? html`<h1>Sign in again</h1>
+<p>Your session is about to reach its time limit. Sign out now and sign in again to continue.</p>
+<form method="post" action="/logout">
+  <input type="hidden" name="csrf" value="${v.csrfToken ?? ''}">
+  <button type="submit">Sign out and sign in again</button>
+</form>
+<a class="button secondary" href="/account">Back to your account</a>`
+      : html`<h1>Your session has ended</h1>
+<p>For your security you were signed out: sessions end after a period without activity, and after a maximum time whatever the activity.</p>
+<a class="button" href="${v.loginHref}">Sign in again</a>`,
+  });
+}
+
+/** Signed out, with each app's front-channel logout page loaded in a hidden iframe; `continueTo` follows after 2 s. */
+export function signedOutPage(v: { productName: string; frames: string[]; continueTo?: { href: string; label: string } | null; message?: string }): string {
+  return layout({
+    title: 'Signed out',
+    productName: v.productName,
+    head: v.continueTo && v.frames.length > 0 ? html`<meta http-equiv="refresh" content="2;url=${v.continueTo.href}">` : html``,
+    body: html`<h1>Signed out</h1>
+<p>${v.message ?? 'You have signed out.'}${v.frames.length > 0 ? ' Signing you out of your apps too…' : ''}</p>
+${v.frames.map((src) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an app" aria-hidden="true" tabindex="-1"></iframe>`)}
+${v.continueTo ? html`<a class="button" href="${v.continueTo.href}">${v.continueTo.label}</a>` : ''}`,
+  });
+}
