@@ -78,6 +78,17 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     renderError: deps.pages.renderError,
+    // oidc-provider refuses outgoing requests to loopback and private addresses (SSRF protection). Back-channel
+    // logout targets come only from clients the operator registered, and self-hosted apps often live on a private
+    // network, so those deliveries may reach them; every other outgoing request keeps the protection.
+    fetch: (url, options) => {
+      const body = (options as { body?: unknown }).body;
+      if ((options as { method?: string }).method === 'POST' && body instanceof URLSearchParams && body.has('logout_token')) {
+        const { dispatcher: _ssrfGuard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options as RequestInit);
+    },
     interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // Refresh tokens are issued to every client allowed the grant, and rotate on every use.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
