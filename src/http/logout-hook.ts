@@ -13,6 +13,8 @@ export function logoutHook(provider: Provider, deps: { sessions: SessionService;
     // The destroyed session object still lists its apps: their front-channel pages load on the way out.
     const authorizations = (ctx.oidc.session?.authorizations ?? {}) as Record<string, { sid?: string } | undefined>;
     const apps: SessionApp[] = Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: a?.sid }));
+    // "No, stay signed in" logs out of the asking app only: the Portcullis session (and the other apps) stay.
+    if (!ctx.oidc.params?.logout) return;
     ctx.state.portcullisLogout = { accountId: ctx.oidc.session?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null, apps };
   });
   // Koa runs this after the provider's handler but before the response goes out, so the revocation is done when the browser moves on.

@@ -38,7 +38,11 @@ export function createAppLogout(provider: Provider, deps: { links: SessionLinks;
               deps.logger.warn({ err: error, clientId }, 'back-channel logout delivery failed');
             }
           }
-          if (authorization.grantId) await deps.models.revokeByGrantId(authorization.grantId);
+          if (authorization.grantId) {
+            // Tokens and codes carry the grant id; the Grant record itself is keyed by it.
+            await deps.models.revokeByGrantId(authorization.grantId);
+            await deps.models.destroy('Grant', authorization.grantId);
+          }
         }
         if (stored.jti) await deps.models.destroy('Session', stored.jti);
       }

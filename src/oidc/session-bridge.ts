@@ -71,7 +71,8 @@ export function createSessionBridge(deps: SessionBridgeDeps): SessionBridge {
     return found ? found.state : { active: false, reason: 'revoked' };
   }
 
-  const loginCheck = new interactionPolicy.Check('portcullis_session', 'The Portcullis session ended or belongs to someone else', async (ctx) => {
+  // With prompt=none the app gets login_required, as for no session at all.
+  const loginCheck = new interactionPolicy.Check('portcullis_session', 'The Portcullis session ended or belongs to someone else', 'login_required', async (ctx) => {
     const accountId = ctx.oidc.session?.accountId;
     if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
     const found = await deps.sessions.peek(ctx.cookies.get(deps.cookieName) ?? undefined);

@@ -219,7 +219,8 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       const tx = await surface.open(request, reply);
       const flow = await load(tx);
       const intercepted = await surface.intercept?.(request, reply, tx, flow);
-      if (intercepted) return intercepted;
+      // A Fastify reply is thenable, so awaiting one that was sent resolves to undefined: check `sent` too.
+      if (intercepted || reply.sent) return reply;
       if (flow.state === 'authenticated') return reply.redirect(await proceed(request, reply, tx, flow), 303);
       return renderStep(request, reply, tx, flow);
     });

@@ -33,12 +33,14 @@ export function statusBody(found: ResolvedSession | null, now: number): Record<s
     return { active: false, server_time, reason };
   }
   const { idleExpiresAt, absoluteExpiresAt, expiresAt } = state.expiry;
+  // Ends round up and the server time down, so the SDK's zero never comes before the server's end.
+  const end = (ms: number): number => Math.ceil(ms / 1000);
   return {
     active: true,
     server_time,
-    idle_expires_at: seconds(idleExpiresAt),
-    absolute_expires_at: seconds(absoluteExpiresAt),
-    expires_at: seconds(expiresAt),
+    idle_expires_at: end(idleExpiresAt),
+    absolute_expires_at: end(absoluteExpiresAt),
+    expires_at: end(expiresAt),
     ends_by: absoluteExpiresAt <= idleExpiresAt ? 'absolute' : 'idle',
   };
 }
