@@ -103,7 +103,10 @@ export interface OidcModelStore {
   consume(model: string, id: string, now: number): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
-  /** Deletes every grant, token, code and provider session of an account: all its refresh tokens die. */
+  /**
+   * Deletes every grant, token and code of an account: all its refresh tokens die. Provider sessions are kept for the
+   * session sweep, which sends their back-channel logouts and then removes them.
+   */
   revokeByAccountId(accountId: string): Promise<number>;
   deleteExpired(now: number): Promise<number>;
 }

@@ -546,6 +546,33 @@ for (const backend of appBackends()) {
         assert.equal(refused.body.error, 'invalid_grant');
       });
 
+      test('(b2) "Log out everywhere" on the account page: every app of every session is told at the next sweep', async () => {
+        const clientId = await registerApp();
+        const user = await newUser('bcl-everywhere');
+        const first = await oidcLogin(user, clientId);
+        // A second browser, so a second Portcullis session (oidcLogin expects the first one to be alone).
+        const secondBrowser = newBrowser();
+        const code = await authorizeWithLogin(app, { clientId, email: user.email, password: PASSWORD }, { browser: secondBrowser });
+        const secondTokens = await exchangeCode(app.server, { code: code.code, verifier: code.verifier, clientId });
+        assert.equal(secondTokens.status, 200);
+        const second = { browser: secondBrowser, tokens: secondTokens.body };
+        assert.equal((await app.store.sessions.listActiveForUser(user.id)).length, 2);
+        const sids = [first, second].map((login) => decodeJwt(login.tokens.id_token!).payload.sid);
+
+        const csrf = await csrfFrom(first.browser, '/account');
+        const everywhere = await first.browser.postForm('/account/sessions/revoke-all', { csrf });
+        assert.ok(everywhere.statusCode < 400, everywhere.body.slice(0, 300));
+
+        await app.runSessionSweep();
+        const delivered = deliveriesTo(clientId);
+        assert.equal(delivered.length, 2, 'one logout token per ended session');
+        const deliveredSids = delivered.map((d) => decodeJwt(new URLSearchParams(d.body).get('logout_token')!).payload.sid).sort();
+        assert.deepEqual(deliveredSids, [...sids].sort());
+        await app.runSessionSweep();
+        assert.equal(deliveriesTo(clientId).length, 2, 'nothing more');
+        for (const login of [first, second]) assert.equal((await refresh(login.tokens.refresh_token!, clientId)).body.error, 'invalid_grant');
+      });
+
       test('(c) RP-initiated logout: oidc-provider tells the app, and the sweep sends no duplicate', async () => {
         const clientId = await registerApp();
         const user = await newUser('bcl-rp');

@@ -73,7 +73,9 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
       await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
     },
     async revokeByAccountId(accountId) {
-      const result = await db.deleteFrom('oidc_models').where('account_id', '=', accountId).executeTakeFirst();
+      // Provider sessions stay until the session sweep has told their apps (back-channel logout) and removed them; they
+      // grant nothing meanwhile, since SSO needs a live Portcullis session too.
+      const result = await db.deleteFrom('oidc_models').where('account_id', '=', accountId).where('model', '!=', 'Session').executeTakeFirst();
       return Number(result.numDeletedRows);
     },
     async deleteExpired(now) {
