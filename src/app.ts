@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { deriveKey, hmac } from './crypto/hmac.js';
-import { createPasswordHasher, type PasswordHasher } from './crypto/password-hasher.js';
+import { createPasswordHasher, type PasswordHasher, type PasswordHasherObserver } from './crypto/password-hasher.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { installHttpMetrics, metricsRoutes } from './http/routes/metrics.js';
+import type { SecurityEvent } from './events/event-codes.js';
 import { createSqlStore } from './store/sql/sql-store.js';
 import { createRedisProtection } from './store/redis/redis-protection.js';
 import type { Store } from './store/store.js';
@@ -45,6 +48,11 @@ import type { LoginStepDeps } from './http/login/login-steps.js';
 import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
 import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
 import { createRiskGuard, type RiskGuard } from './protection/risk/risk-guard.js';
+import { openRuntimeSettings, type RuntimeSettings } from './settings/runtime-settings.js';
+import { createAdminService, type AdminService } from './admin/admin-service.js';
+import { principalForToken } from './oidc/api-tokens.js';
+import { apiRoutes } from './http/api/api-routes.js';
+import { adminConsoleRoutes } from './http/routes/admin-console.js';
 import { readDeviceToken } from './http/device-cookie.js';
 import { alertAdmins, loginRecorder, stepUpPort } from './account/risk-notices.js';
 import { createBotGuard } from './protection/bot/bot-guard.js';
@@ -86,6 +94,11 @@ export interface App {
   /** Delivers the outbox; `serve` starts it after listening, tests call runOnce(). */
   mailWorker: OutboxWorker;
   createSetupLink(): Promise<string | null>;
+  metrics: Metrics;
+  /** The console's and API's use-cases (tests drive them directly too). */
+  admin: AdminService;
+  /** Runtime attack-protection settings (tests call refresh() instead of waiting for the poll). */
+  settings: RuntimeSettings;
   /** Ends sessions past their limits and sends back-channel logouts for every ended session; `serve` runs it every 15 s. */
   runSessionSweep(): Promise<SweepResult>;
   /** Periodic jobs (the daily breached-password summary); `serve` runs them hourly, and each sends at most once a day. */
@@ -118,16 +131,40 @@ export function createMailer(config: Config, store: Store, clock: Clock): Mailer
   return createOutboxMailer({ outbox: store.outbox, sealKey: deriveKey(config.secret, 'seal-mail'), branding, clock });
 }
 
-export function createHasher(config: Config): PasswordHasher {
-  return createPasswordHasher(config.argon2);
+export function createHasher(config: Config, observer: PasswordHasherObserver = {}): PasswordHasher {
+  return createPasswordHasher(config.argon2, observer);
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = await openStore(config);
-  const hasher = createHasher(config);
+  const opened = await openStore(config);
+  const metrics = createMetrics({
+    outboxDepth: () => opened.outbox.countByStatus(),
+    webhookDepth: () => opened.webhooks.countPending(),
+    onCollectError: (source, error) => logger.warn({ err: error, source }, 'metrics: queue depth unavailable'),
+  });
+  // Every appended security event is also seen by the observers (metrics; webhooks once wired).
+  const eventObservers: ((event: SecurityEvent) => void | Promise<void>)[] = [(event) => metrics.onEvent(event)];
+  const store: Store = {
+    ...opened,
+    events: {
+      ...opened.events,
+      async append(event, now) {
+        const saved = await opened.events.append(event, now);
+        for (const observe of eventObservers) {
+          try {
+            await observe(saved);
+          } catch (error) {
+            logger.error({ err: error, code: saved.code }, 'event observer failed');
+          }
+        }
+        return saved;
+      },
+    },
+  };
+  const hasher = createHasher(config, { onVerify: (seconds) => metrics.observeVerify(seconds) });
   const keys = await ensureSigningKeys(store.signingKeys, clock.now());
   const demoEnabled = config.demo && !config.isProduction;
   if (demoEnabled) {
@@ -205,26 +242,29 @@ export async function createApp(options: AppOptions): Promise<App> {
     verifyEmailTtlMs: config.links.verifyEmailTtl,
     resetPasswordTtlMs: config.links.resetPasswordTtl,
   };
+  // Attack-protection settings can change at runtime (console, API); every reader below goes through live() per use.
+  const runtime = await openRuntimeSettings({ config, store: store.settings, clock, pollIntervalMs: config.ipLists.pollInterval, onWarning: (m) => logger.warn(m) });
+  const live = () => runtime.current();
   const notices = protectionNotices(account, {
-    emailIntervalMs: config.bruteForce.emailInterval,
-    unblockLinkTtlMs: config.bruteForce.unblockLinkTtl,
-    loginLinkTtlMs: config.bruteForce.loginLinkTtl,
-    alertEmail: config.throttle.alertEmail,
-    alertIntervalMs: config.throttle.alertInterval,
-    throttleCapacity: config.throttle.failedLoginsPerDay,
-    threshold: config.bruteForce.threshold,
+    get emailIntervalMs() { return live().bruteForce.emailInterval; },
+    get unblockLinkTtlMs() { return live().bruteForce.unblockLinkTtl; },
+    get loginLinkTtlMs() { return live().bruteForce.loginLinkTtl; },
+    get alertEmail() { return live().throttle.alertEmail; },
+    get alertIntervalMs() { return live().throttle.alertInterval; },
+    get throttleCapacity() { return live().throttle.failedLoginsPerDay; },
+    get threshold() { return live().bruteForce.threshold; },
   });
   const protection: ProtectionDeps = {
     attempts: store.attempts,
     buckets: store.buckets,
     allowlist: parseAllowlist(config.ipAllowlist),
-    bruteForce: {
-      threshold: config.bruteForce.threshold,
-      blockDurationMs: config.bruteForce.blockDuration,
-      accountLockout: config.bruteForce.accountLockout,
-      accountLockoutThreshold: config.bruteForce.accountLockoutThreshold,
+    get bruteForce() {
+      const b = live().bruteForce;
+      return { threshold: b.threshold, blockDurationMs: b.blockDuration, accountLockout: b.accountLockout, accountLockoutThreshold: b.accountLockoutThreshold };
     },
-    throttle: { capacity: config.throttle.failedLoginsPerDay, refillMs: config.throttle.refillEvery },
+    get throttle() {
+      return { capacity: live().throttle.failedLoginsPerDay, refillMs: live().throttle.refillEvery };
+    },
     onBlockStarted: notices.onBlockStarted,
     onThrottled: notices.onThrottled,
   };
@@ -248,44 +288,65 @@ export async function createApp(options: AppOptions): Promise<App> {
     once: store.once,
     reputation,
     proofKey: deriveKey(config.secret, 'browser-proof'),
-    thresholds: botThresholds(config.bot.sensitivity),
-    modes: { login: config.bot.loginMode, signup: config.bot.signupMode, reset: config.bot.resetMode },
-    monitorOnly: config.bot.monitorOnly,
+    get thresholds() { return botThresholds(live().bot.sensitivity); },
+    modes: {
+      get login() { return live().bot.loginMode; },
+      get signup() { return live().bot.signupMode; },
+      get reset() { return live().bot.resetMode; },
+    },
+    get monitorOnly() { return live().bot.monitorOnly; },
     primary: external ?? (config.bot.provider === 'pow' ? pow : image),
     alternative: external || config.bot.provider === 'pow' ? null : pow,
   });
   const riskSettings = {
-    notifyAdmins: config.risk.notifyAdmins,
-    adminAlertIntervalMs: config.risk.adminAlertInterval,
-    notifyNewDevice: config.risk.notifyNewDevice,
-    emailCodeTtlMs: config.risk.emailCodeTtl,
+    get notifyAdmins() { return live().risk.notifyAdmins; },
+    get adminAlertIntervalMs() { return live().risk.adminAlertInterval; },
+    // The new-device email belongs to risk assessment: off with it.
+    get notifyNewDevice() { return live().risk.enabled && live().risk.notifyNewDevice; },
+    get emailCodeTtlMs() { return live().risk.emailCodeTtl; },
     codeKey: deriveKey(config.secret, 'step-up-code'),
   };
-  const risk: RiskGuard | null = config.risk.enabled
-    ? createRiskGuard({
-        devices: store.devices,
-        history: store.loginHistory,
-        locate: async (ip) => (await geo.get()).locate(ip),
-        reputation,
-        deviceKey: deriveKey(config.secret, 'device-cookie'),
-        settings: {
-          rules: config.risk.rules,
-          rememberDevicesForMs: config.risk.rememberDevicesFor,
-          maxTravelSpeedKmh: config.risk.maxTravelSpeedKmh,
-          historyWindowMs: config.risk.historyWindow,
-        },
-      })
-    : null;
+  // Devices and places are recorded even while assessment is off, so switching it on finds a baseline.
+  const risk: RiskGuard = createRiskGuard({
+    devices: store.devices,
+    history: store.loginHistory,
+    locate: async (ip) => (await geo.get()).locate(ip),
+    reputation,
+    deviceKey: deriveKey(config.secret, 'device-cookie'),
+    settings: {
+      get rules() { return live().risk.rules; },
+      get rememberDevicesForMs() { return live().risk.rememberDevicesFor; },
+      get maxTravelSpeedKmh() { return live().risk.maxTravelSpeedKmh; },
+      get historyWindowMs() { return live().risk.historyWindow; },
+    },
+  });
   const sessionCookie = { secure: config.cookieSecure, maxAgeSeconds: Math.floor(config.sessionAbsoluteTimeout / 1000) };
   const login: PasswordLoginDeps = {
-    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, blockLogin: config.breach.actions.block }, bot,
-      risk: risk && { guard: risk, onRisky: (args) => alertAdmins(account, riskSettings, args).then(() => undefined) } },
+    attempt: { users: store.users, events: store.events, hasher, clock, protection, breach: { ...breach, get blockLogin() { return live().breach.actions.block; } }, bot,
+      risk: { guard: risk, enabled: () => live().risk.enabled, onRisky: (args) => alertAdmins(account, riskSettings, args).then(() => undefined) } },
     sessions,
     account,
     sessionCookie,
-    breachNotices: { notifyUser: config.breach.actions.notifyUser, notifyAdmins: config.breach.actions.notifyAdmins, emailIntervalMs: 3_600_000 },
+    breachNotices: {
+      get notifyUser() { return live().breach.actions.notifyUser; },
+      get notifyAdmins() { return live().breach.actions.notifyAdmins; },
+      emailIntervalMs: 3_600_000,
+    },
   };
   const pages = { csrf, productName: config.productName };
+  const admin = createAdminService({
+    store,
+    hasher,
+    clock,
+    mailer,
+    publicUrl: config.publicUrl,
+    breach,
+    settings: runtime,
+    sessionLimits: limits,
+    get deviceRememberMs() { return live().risk.rememberDevicesFor; },
+    describeLocation,
+    notifySessionEnded: (id) => appLogout.sessionEnded(id),
+  });
   const flows = createFlowRepository(store.oidc);
   const rp = relyingParty(config.publicUrl, config.productName);
   const steps: LoginStepDeps = {
@@ -296,8 +357,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     login,
     secondFactor: secondFactorPort(account),
     passkeys: config.passkeys.enabled ? passkeyPort(account, rp, { offer: config.passkeys.offerAfterPasswordLogin, snoozeMs: config.passkeys.offerSnooze }) : null,
-    stepUp: risk && stepUpPort(account, riskSettings),
-    recorder: risk && loginRecorder(account, risk, riskSettings),
+    stepUp: stepUpPort(account, riskSettings),
+    recorder: loginRecorder(account, risk, riskSettings),
     productName: config.productName,
     flowTtlMs: config.tokens.interactionTtl,
     flowLimits: DEFAULT_FLOW_LIMITS,
@@ -320,7 +381,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     signupRoutes({ ...pages, account, signupEnabled: config.signupEnabled, signupPerIpPerMinute: config.signupPerIpPerMinute, bot }),
     passwordRoutes({ ...pages, account, resetPerIpPerMinute: config.signupPerIpPerMinute, bot }),
-    protectionLinkRoutes({ ...pages, account, sessions, loginLinkTtlMs: config.bruteForce.loginLinkTtl, sessionCookie, steps, secureCookies: config.cookieSecure }),
+    protectionLinkRoutes({ ...pages, account, sessions, get loginLinkTtlMs() { return live().bruteForce.loginLinkTtl; }, sessionCookie, steps, secureCookies: config.cookieSecure }),
     accountRoutes({
       ...pages,
       account,
@@ -339,20 +400,25 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
       deviceHashOf: (request) => {
         const token = readDeviceToken(request);
-        return token && risk ? risk.deviceHash(token) : null;
+        return token ? risk.deviceHash(token) : null;
       },
     }),
     accountSecurityRoutes({ ...pages, account, sessions, rp, passkeysEnabled: config.passkeys.enabled }),
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
+    ...(config.metrics.enabled ? [metricsRoutes({ metrics, token: config.metrics.token })] : []),
+    apiRoutes({ admin, authenticate: (token) => principalForToken(provider, token), clock, issuer: config.issuer, publicUrl: config.publicUrl }),
+    adminConsoleRoutes({ admin, sessions, users: store.users, csrf, clock, productName: config.productName, webhooks: null }),
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
   ];
   const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, publicUrl: config.publicUrl, provider, plugins,
     captchaOrigins: config.bot.provider in EXTERNAL_CAPTCHA ? EXTERNAL_CAPTCHA[config.bot.provider as keyof typeof EXTERNAL_CAPTCHA].origins : [],
   });
+  if (config.metrics.enabled) installHttpMetrics(server, metrics);
   return {
     config,
     server,
+    metrics,
     store,
     provider,
     hasher,
@@ -361,16 +427,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     mailer,
     mailWorker,
     createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
+    admin,
+    settings: runtime,
     runSessionSweep: () => sweepSessions({ sessions: store.sessions, events: store.events, clock, limits, notifyApps: (id) => appLogout.sessionEnded(id) }),
     async runPeriodicJobs() {
-      if (config.breach.actions.notifyAdmins === 'daily') await sendBreachDigests(account, clock.now());
-      await risk?.prune(clock.now());
+      if (live().breach.actions.notifyAdmins === 'daily') await sendBreachDigests(account, clock.now());
+      await risk.prune(clock.now());
     },
     async close() {
       await server.close();
       await mailWorker.stop();
       await geo.close();
       reputation.close();
+      runtime.close();
       breachChecker.close();
       await transport.close();
       await store.close();

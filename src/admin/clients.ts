@@ -1,4 +1,6 @@
 // Admin use-cases for OIDC clients: exact redirect URIs, public clients with PKCE, hashed secrets.
+import { ADMIN_SCOPES } from './principal.js';
+import { API_ORG_METADATA } from '../oidc/api-tokens.js';
 import type { Clock } from '../domain/clock.js';
 import { PortcullisError } from '../domain/errors.js';
 import type { ClientRecord } from '../domain/types.js';
@@ -67,4 +69,45 @@ export function describeClient(client: ClientRecord): Record<string, unknown> {
     postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
     createdAt: new Date(client.createdAt).toISOString(),
   };
+}
+
+export interface AddApiClientInput {
+  clientId: string;
+  name?: string;
+  scopes: readonly string[];
+  /** Confines the client to one organization (it then acts as that organization's admin). */
+  orgName?: string | null;
+}
+
+/** A management-API client: client credentials only, with its scopes; the generated secret is returned once. */
+export async function addApiClient(store: Store, clock: Clock, input: AddApiClientInput): Promise<{ client: ClientRecord; secret: string }> {
+  if (!/^[A-Za-z0-9._~-]{3,100}$/.test(input.clientId)) {
+    throw new PortcullisError('invalid_input', { message: 'A client id needs 3 to 100 characters from A-Z, a-z, 0-9 and . _ ~ -' });
+  }
+  const unknown = input.scopes.filter((s) => !(ADMIN_SCOPES as readonly string[]).includes(s));
+  if (input.scopes.length === 0 || unknown.length > 0) {
+    throw new PortcullisError('invalid_input', { message: `Give one or more scopes from: ${ADMIN_SCOPES.join(', ')}.${unknown.length ? ` Unknown: ${unknown.join(', ')}.` : ''}` });
+  }
+  let orgId: string | null = null;
+  if (input.orgName) {
+    const org = await store.orgs.findByName(input.orgName);
+    if (!org) throw new PortcullisError('invalid_input', { message: `No organization named "${input.orgName}". List them with: portcullis org list` });
+    orgId = org.id;
+  }
+  const secret = generateClientSecret();
+  const metadata: Record<string, unknown> = {
+    client_id: input.clientId,
+    client_name: input.name ?? input.clientId,
+    redirect_uris: [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: [...new Set(input.scopes)].join(' '),
+    client_secret: hashClientSecret(secret),
+    ...(orgId ? { [API_ORG_METADATA]: orgId } : {}),
+  };
+  const client: ClientRecord = { clientId: input.clientId, metadata, firstParty: false, createdAt: clock.now() };
+  await store.clients.create(client);
+  await store.events.append({ code: 'client_created', outcome: 'info', clientId: client.clientId, details: { api: true, scopes: input.scopes, orgId } }, clock.now());
+  return { client, secret };
 }

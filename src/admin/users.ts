@@ -66,6 +66,7 @@ export function describeUser(user: User, org: Org | null): Record<string, unknow
     name: user.name,
     org: org?.name ?? null,
     role: user.role,
+    operator: user.operator,
     disabled: user.disabled,
     hasPassword: user.passwordHash !== null,
     createdAt: new Date(user.createdAt).toISOString(),

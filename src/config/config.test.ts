@@ -61,10 +61,13 @@ describe('config', () => {
     assert.throws(() => assertProductionSafe(unsafe), /PORTCULLIS_SECRET[\s\S]*PORTCULLIS_SMTP_URL[\s\S]*https/);
     const dir = mkdtempSync(join(tmpdir(), 'pc-cfg-'));
     assert.throws(() => loadConfig({ NODE_ENV: 'production', PORTCULLIS_DATA_DIR: dir }), /Refusing to start in production/);
-    const safe = parseConfig({ nodeEnv: 'production', secret: 'x'.repeat(40), smtpUrl: 'smtp://mail:25', publicUrl: 'https://id.example.com' });
+    const base = { nodeEnv: 'production', secret: 'x'.repeat(40), smtpUrl: 'smtp://mail:25', metrics: { token: 't'.repeat(32) } };
+    const safe = parseConfig({ ...base, publicUrl: 'https://id.example.com' });
     assert.doesNotThrow(() => assertProductionSafe(safe));
     assert.equal(safe.cookieSecure, true);
-    const proxied = parseConfig({ nodeEnv: 'production', secret: 'x'.repeat(40), smtpUrl: 'smtp://mail:25', allowHttpInProduction: 'true' });
+    assert.throws(() => assertProductionSafe(parseConfig({ ...base, publicUrl: 'https://id.example.com', metrics: {} })), /PORTCULLIS_METRICS_TOKEN/, 'an open /metrics is refused');
+    assert.doesNotThrow(() => assertProductionSafe(parseConfig({ ...base, publicUrl: 'https://id.example.com', metrics: { enabled: false } })));
+    const proxied = parseConfig({ ...base, allowHttpInProduction: 'true' });
     assert.doesNotThrow(() => assertProductionSafe(proxied));
   });
 

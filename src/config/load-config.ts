@@ -77,6 +77,7 @@ export function assertProductionSafe(config: Config): void {
   const problems: string[] = [];
   if (config.secretSource !== 'configured') problems.push('PORTCULLIS_SECRET must be set (at least 32 random characters); generated secrets are for development only.');
   if (!config.smtpUrl) problems.push('PORTCULLIS_SMTP_URL must be set; the dev mailbox is for development only.');
+  if (config.metrics.enabled && !config.metrics.token) problems.push('PORTCULLIS_METRICS_TOKEN must be set while metrics are on (or set PORTCULLIS_METRICS=false); /metrics would be open to anyone.');
   if (!config.cookieSecure && !config.allowHttpInProduction) problems.push('PORTCULLIS_PUBLIC_URL must be https (or set PORTCULLIS_ALLOW_HTTP=true behind a TLS-terminating proxy).');
   if (problems.length > 0) {
     throw new PortcullisError('config_invalid', { detail: `Refusing to start in production:\n${problems.map((p) => `  - ${p}`).join('\n')}` });

@@ -91,6 +91,8 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'risk.notifyAdmins': { env: null, description: 'Email every admin of the user\'s organization when a risky attempt is blocked or stepped up, at most once per `adminAlertInterval` per (user, IP).' },
   'risk.adminAlertInterval': { env: null, description: 'At most one admin alert per (user, IP) in this interval.' },
   'risk.emailCodeTtl': { env: null, description: 'How long the one-time sign-in code emailed for a `require_mfa` step-up is valid.' },
+  'metrics.enabled': { env: 'PORTCULLIS_METRICS', description: 'Serve Prometheus metrics at `/metrics` (logins, protection decisions, argon2 timings, mail and webhook queues, HTTP latency, process).' },
+  'metrics.token': { env: 'PORTCULLIS_METRICS_TOKEN', description: 'Bearer token a scraper must send to `/metrics` (`Authorization: Bearer …`). Empty: `/metrics` is open to anyone who can reach it (refused in production).', secret: true },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -238,6 +240,7 @@ export const configSchema = z.object({
       emailCodeTtl: duration('10m'),
     })
     .prefault({}),
+  metrics: z.object({ enabled: bool(true), token: z.string().max(500).default('') }).prefault({}),
   mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),
   setupLinkTtl: duration('24h'),
   breach: z

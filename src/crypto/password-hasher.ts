@@ -22,22 +22,41 @@ export function parseArgon2Params(storedHash: string): Argon2Params | null {
   return { memoryCost: Number(match[1]), timeCost: Number(match[2]), parallelism: Number(match[3]) };
 }
 
-export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+export interface PasswordHasherObserver {
+  /** Called after every verify and dummyVerify with the seconds the argon2 verification took (metrics). */
+  onVerify?(seconds: number): void;
+}
+
+export function createPasswordHasher(params: Argon2Params, observer: PasswordHasherObserver = {}): PasswordHasher {
   // argon2id is the library default; passing `algorithm` breaks under tsx (see STACK.md).
   const options = { memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: params.parallelism };
   let dummy: Promise<string> | undefined;
+  /** Runs one verification and reports its duration; an observer that throws never changes the result. */
+  async function timed<T>(work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      try {
+        observer.onVerify?.((performance.now() - started) / 1000);
+      } catch {
+        // Metrics must not break logins.
+      }
+    }
+  }
   return {
     hash: (password) => hash(password, options),
     async verify(storedHash, password) {
       try {
-        return await verify(storedHash, password);
+        return await timed(() => verify(storedHash, password));
       } catch {
         return false;
       }
     },
     async dummyVerify(password) {
       dummy ??= hash('portcullis-dummy-password', options);
-      await verify(await dummy, password).catch(() => false);
+      const dummyHash = await dummy;
+      await timed(() => verify(dummyHash, password)).catch(() => false);
     },
     needsRehash(storedHash) {
       const current = parseArgon2Params(storedHash);

@@ -2,6 +2,8 @@
 export const ERROR_CODES = {
   invalid_input: { status: 400, message: 'The request was not valid. Check the fields and try again.' },
   invalid_credentials: { status: 401, message: 'Incorrect email or password.' },
+  unauthorized: { status: 401, message: 'Authentication is required: send a valid access token, or sign in.' },
+  forbidden: { status: 403, message: 'You are not allowed to do this.' },
   csrf_failed: { status: 403, message: 'This form has expired or was not sent from this site. Reload the page and try again.' },
   not_found: { status: 404, message: 'This page does not exist.' },
   interaction_expired: { status: 400, message: 'This sign-in attempt has expired. Go back to the application and start again.' },

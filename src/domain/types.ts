@@ -18,6 +18,8 @@ export interface User {
   passwordHash: string | null;
   orgId: string | null;
   role: Role;
+  /** Installation-wide administrator (the console and API without an organization scope). */
+  operator: boolean;
   disabled: boolean;
   createdAt: number;
   updatedAt: number;

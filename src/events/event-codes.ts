@@ -57,6 +57,14 @@ export const EVENT_CODES = {
   device_forgotten: { auth0: 'sapi', description: 'A remembered device was forgotten from the account page' },
   session_expired_idle: { auth0: 'slo', description: 'Session ended after the idle limit' },
   session_expired_absolute: { auth0: 'slo', description: 'Session ended at its absolute limit' },
+  webhook_test: { auth0: 'sapi', description: 'Test delivery sent to a webhook by an operator (never logged as an event)' },
+  user_updated: { auth0: 'sapi', description: 'User updated by an administrator' },
+  user_disabled: { auth0: 'sapi', description: 'User disabled by an administrator (sessions ended)' },
+  user_enabled: { auth0: 'sapi', description: 'User enabled by an administrator' },
+  user_deleted: { auth0: 'sdu', description: 'User deleted by an administrator' },
+  admin_sessions_revoked: { auth0: 'sapi', description: "An administrator ended a user's sessions" },
+  admin_passkey_removed: { auth0: 'gd_unenroll', description: "An administrator removed a user's passkey" },
+  settings_changed: { auth0: 'sapi', description: 'Attack-protection settings changed at runtime (who and what in details)' },
 } as const;
 
 export type EventCode = keyof typeof EVENT_CODES;

@@ -9,6 +9,8 @@ import { clientSecretMatches } from './client-secrets.js';
 import { toJwks } from './signing-keys.js';
 import { findAccountIn } from './find-account.js';
 import type { SessionBridge } from './session-bridge.js';
+import { ADMIN_SCOPES } from '../admin/principal.js';
+import { API_ORG_METADATA } from './api-tokens.js';
 import { FRONT_CHANNEL_METADATA, validateFrontChannelMetadata } from './front-channel.js';
 
 export interface ProviderPages {
@@ -46,8 +48,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       names: { session: 'portcullis_oidc', interaction: 'portcullis_interaction', resume: 'portcullis_resume' },
     },
     // Front-Channel Logout 1.0 metadata (oidc-provider 9 dropped the feature; src/oidc/front-channel.ts implements it).
-    extraClientMetadata: { properties: [...FRONT_CHANNEL_METADATA], validator(_ctx, key, value) {
+    extraClientMetadata: { properties: [...FRONT_CHANNEL_METADATA, API_ORG_METADATA], validator(_ctx, key, value) {
         try {
+          if (key === API_ORG_METADATA && value !== undefined && value !== null && typeof value !== 'string') throw new TypeError(`${API_ORG_METADATA} must be an organization id`);
           validateFrontChannelMetadata(key, value);
         } catch (error) {
           throw new errors.InvalidClientMetadata((error as Error).message);
@@ -64,13 +67,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       email: ['email', 'email_verified'],
       profile: ['name', 'updated_at'],
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    // The management API's scopes (granted to client-credentials clients only, per their registered `scope`).
+    scopes: ['openid', 'offline_access', 'email', 'profile', ...ADMIN_SCOPES],
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
+      clientCredentials: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.pages.logoutSource,

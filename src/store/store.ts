@@ -24,6 +24,15 @@ export interface UserStore {
   setEmailVerified(id: string, now: number): Promise<void>;
   setName(id: string, name: string | null, now: number): Promise<void>;
   setMembership(id: string, orgId: string | null, role: Role, now: number): Promise<void>;
+  setDisabled(id: string, disabled: boolean, now: number): Promise<void>;
+  setOperator(id: string, operator: boolean, now: number): Promise<void>;
+  /**
+   * Case-insensitive substring search on email and name (empty query: everyone), newest first, optionally within
+   * one organization. `total` counts every match, for paging.
+   */
+  search(options: { query?: string; orgId?: string; limit: number; offset: number }): Promise<{ users: User[]; total: number }>;
+  /** Deletes the user and everything that belongs to them (sessions, passkeys, 2FA, devices, links); events stay. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface OrgStore {
@@ -85,6 +94,26 @@ export interface LinkTokenStore {
 export interface EventStore {
   append(event: NewSecurityEvent, now: number): Promise<SecurityEvent>;
   list(options: { userId?: string; limit: number; code?: EventCode; since?: number }): Promise<SecurityEvent[]>;
+  /**
+   * Newest first. Filters combine with AND; `orgId` keeps events of that organization's users. Paging is by cursor:
+   * pass the returned `next` as `before` to get the following page (null when there is none).
+   */
+  query(filter: EventQuery): Promise<{ events: SecurityEvent[]; next: string | null }>;
+  /** Counts per code per time bucket (bucket start = since + k * bucketMs), for the dashboard charts. */
+  histogram(options: { codes: readonly EventCode[]; since: number; until: number; bucketMs: number; orgId?: string }): Promise<{ code: EventCode; bucketStart: number; count: number }[]>;
+}
+
+export interface EventQuery {
+  userId?: string;
+  orgId?: string;
+  ip?: string;
+  codes?: readonly EventCode[];
+  /** Inclusive lower and exclusive upper bound on `at`. */
+  since?: number;
+  until?: number;
+  /** An opaque cursor from a previous page. */
+  before?: string | null;
+  limit: number;
 }
 
 export interface OidcModelRecord {
@@ -140,6 +169,8 @@ export interface OutboxStore {
   markAttemptFailed(id: string, error: string, nextAttemptAt: number | null): Promise<void>;
   list(options: { status?: OutboxStatus; limit: number }): Promise<OutboxMessage[]>;
   findById(id: string): Promise<OutboxMessage | null>;
+  /** How many messages wait (pending, due or not) and how many failed for good; one cheap query, for metrics. */
+  countByStatus(): Promise<{ pending: number; failed: number }>;
 }
 
 export interface DevMailItem {
@@ -376,6 +407,72 @@ export interface LoginHistoryStore {
   prune(before: number): Promise<number>;
 }
 
+/** Runtime attack-protection settings: one versioned document, every change kept with who made it. */
+export interface SettingsRecord {
+  values: Record<string, unknown>;
+  revision: number;
+  updatedBy: string;
+  updatedAt: number;
+}
+
+export interface SettingsStore {
+  get(): Promise<SettingsRecord | null>;
+  /**
+   * Stores a new version if the current revision is still `expectedRevision` (0 when none exists yet); returns the new
+   * record, or null when someone else changed it first (the caller re-reads and retries or reports a conflict).
+   */
+  put(values: Record<string, unknown>, actor: string, expectedRevision: number, now: number): Promise<SettingsRecord | null>;
+  /** Past versions, newest first. */
+  history(limit: number): Promise<SettingsRecord[]>;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  /** Event codes delivered; empty means every code. */
+  codes: string[];
+  /** The signing secret, sealed at rest (the store holds and returns the sealed form). */
+  sealedSecret: string;
+  description: string | null;
+  disabled: boolean;
+  createdAt: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDelivery {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  eventCode: string;
+  /** The JSON body exactly as sent (signed as is). */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+/** Webhooks and their durable delivery outbox (claimed like mail: one worker per delivery across nodes). */
+export interface WebhookStore {
+  create(hook: Webhook): Promise<void>;
+  list(): Promise<Webhook[]>;
+  findById(id: string): Promise<Webhook | null>;
+  remove(id: string): Promise<boolean>;
+  setDisabled(id: string, disabled: boolean): Promise<boolean>;
+  enqueue(delivery: Pick<WebhookDelivery, 'id' | 'webhookId' | 'eventId' | 'eventCode' | 'payload'>, now: number): Promise<void>;
+  /** Claims due pending deliveries for `leaseMs`; each is held by at most one worker at a time. */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<WebhookDelivery[]>;
+  markDelivered(id: string, status: number, now: number): Promise<void>;
+  /** `nextAttemptAt` null marks it failed for good. */
+  markAttemptFailed(id: string, result: { status: number | null; error: string }, nextAttemptAt: number | null, now: number): Promise<void>;
+  listDeliveries(options: { webhookId?: string; status?: WebhookDeliveryStatus; limit: number }): Promise<WebhookDelivery[]>;
+  countPending(): Promise<number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   users: UserStore;
@@ -397,6 +494,8 @@ export interface Store {
   passkeys: PasskeyStore;
   devices: DeviceStore;
   loginHistory: LoginHistoryStore;
+  settings: SettingsStore;
+  webhooks: WebhookStore;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

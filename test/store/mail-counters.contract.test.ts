@@ -147,6 +147,30 @@ for (const backend of backends()) {
       });
     });
 
+    describe('OutboxStore.countByStatus', () => {
+      it('counts waiting (leased or retrying) and failed messages, never sent ones', async () => {
+        // Feeds the outbox gauges on /metrics: other tests' leftovers are allowed for, so only the differences are checked.
+        const { outbox } = context.store;
+        const now = isolatedNow();
+        const base = await outbox.countByStatus();
+        assert.equal(typeof base.pending, 'number');
+        assert.equal(typeof base.failed, 'number');
+        const [retried, abandoned, sent] = (await enqueueMany(outbox, 3, now)) as [string, string, string];
+        assert.deepEqual(await outbox.countByStatus(), { pending: base.pending + 3, failed: base.failed });
+
+        assert.equal((await outbox.claimDue(now, 10, LEASE)).length, 3);
+        assert.deepEqual(await outbox.countByStatus(), { pending: base.pending + 3, failed: base.failed }, 'a leased message still waits');
+
+        await outbox.markAttemptFailed(retried, 'ECONNREFUSED', now + 30_000);
+        await outbox.markAttemptFailed(abandoned, 'ECONNREFUSED', null);
+        await outbox.markSent(sent, now);
+        assert.deepEqual(await outbox.countByStatus(), { pending: base.pending + 1, failed: base.failed + 1 }, 'a retry waits; a give-up is failed; sent is gone');
+
+        await markAllSent(outbox, [retried], now);
+        assert.deepEqual(await outbox.countByStatus(), { pending: base.pending, failed: base.failed + 1 });
+      });
+    });
+
     describe('DevMailboxStore', () => {
       it('deliver then findById and list (newest first); delivering the same id twice keeps one item', async () => {
         const { devMailbox } = context.store;

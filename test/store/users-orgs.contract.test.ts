@@ -39,6 +39,7 @@ for (const backend of backends()) {
           passwordHash: '$argon2id$fake',
           orgId: null,
           role: 'member',
+          operator: false,
           disabled: false,
           createdAt: T0,
           updatedAt: T0,

@@ -296,10 +296,81 @@ const sessionNotices = (): Migration => ({
   },
 });
 
+/** Operators, user search and event queries (filled in by the admin-store change). */
+const adminQueries = (_dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    // Operators: installation-wide administrators; nobody is one until promoted.
+    await db.schema.alterTable('users').addColumn('operator', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    // User search pages newest first. (Substring search cannot use a b-tree index; email_key is already indexed.)
+    await db.schema.createIndex('users_created_idx').on('users').columns(['created_at', 'id']).execute();
+    // Event queries by IP and by code (the histogram, code filters), each within a time range. (user_id, at) and (at)
+    // exist since 0001; ties on `at` are broken by `seq`, the primary key.
+    await db.schema.createIndex('events_ip_at_idx').on('events').columns(['ip', 'at']).execute();
+    await db.schema.createIndex('events_code_at_idx').on('events').columns(['code', 'at']).execute();
+  },
+});
+
+/**
+ * Webhooks (URL, subscribed codes as a JSON array, the signing secret sealed) and their delivery outbox, claimed under
+ * a lease like mail. A webhook's deliveries go with it. Indexes serve claiming (status, due time) and the delivery
+ * log (newest first, overall or per webhook).
+ */
+const webhooks = (_dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhooks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('codes', 'text', (c) => c.notNull().defaultTo('[]'))
+      .addColumn('sealed_secret', 'text', (c) => c.notNull())
+      .addColumn('description', 'text')
+      .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+      .addColumn('event_id', 'text', (c) => c.notNull())
+      .addColumn('event_code', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'bigint')
+      .addColumn('locked_until', 'bigint')
+      .addColumn('last_status', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('delivered_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('webhook_deliveries_due_idx').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+    await db.schema.createIndex('webhook_deliveries_hook_idx').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+    await db.schema.createIndex('webhook_deliveries_created_idx').on('webhook_deliveries').column('created_at').execute();
+  },
+});
+
+/** Runtime attack-protection settings and their history. */
+const settings = (_dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    // Every version is a row; the newest is in force. The primary key on revision makes concurrent writers conflict.
+    await db.schema
+      .createTable('settings_versions')
+      .addColumn('revision', 'integer', (c) => c.primaryKey())
+      .addColumn('values_json', 'text', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect), '0009_session_limits': sessionLimits(), '0010_session_notices': sessionNotices() };
+      return { '0001_initial': initial(dialect), '0002_mail_counters': mail(), '0003_oidc_account_index': accountIndex(), '0004_protection': protection(), '0005_ip_lists': ipLists(), '0006_mfa': mfa(), '0007_passkeys': passkeys(), '0008_devices': devices(dialect), '0009_session_limits': sessionLimits(), '0010_session_notices': sessionNotices(),
+        '0011_admin_queries': adminQueries(dialect),
+        '0012_webhooks': webhooks(dialect),
+        '0013_settings': settings(dialect),
+      };
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Generated } from 'kysely';
 type Int = number | string | bigint;
 
 export interface Database {
+  settings_versions: { revision: Int; values_json: string; updated_by: string; updated_at: Int };
   orgs: { id: string; name: string; name_key: string; created_at: Int; session_idle_ms: Int | null; session_absolute_ms: Int | null };
   users: {
     id: string;
@@ -14,6 +15,7 @@ export interface Database {
     password_hash: string | null;
     org_id: string | null;
     role: string;
+    operator: Int;
     disabled: Int;
     created_at: Int;
     updated_at: Int;
@@ -124,6 +126,30 @@ export interface Database {
     longitude: number | string | null;
     accuracy_km: number | string | null;
     label: string | null;
+  };
+  webhooks: {
+    id: string;
+    url: string;
+    codes: string;
+    sealed_secret: string;
+    description: string | null;
+    disabled: Int;
+    created_at: Int;
+  };
+  webhook_deliveries: {
+    id: string;
+    webhook_id: string;
+    event_id: string;
+    event_code: string;
+    payload: string;
+    status: string;
+    attempts: Int;
+    next_attempt_at: Int | null;
+    locked_until: Int | null;
+    last_status: Int | null;
+    last_error: string | null;
+    created_at: Int;
+    delivered_at: Int | null;
   };
   oidc_models: {
     model: string;

@@ -83,6 +83,18 @@ export function sqlOutboxStore(db: Kysely<Database>, dialect: SqlDialect): Outbo
       const row = await db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? decodeOutbox(row) : null;
     },
+    async countByStatus() {
+      // One grouped count over the (status, next_attempt_at) index; sent rows are not counted.
+      const rows = await db
+        .selectFrom('outbox')
+        .select(['status', (eb) => eb.fn.countAll().as('count')])
+        .where('status', 'in', ['pending', 'failed'])
+        .groupBy('status')
+        .execute();
+      const counts = { pending: 0, failed: 0 };
+      for (const row of rows) if (row.status === 'pending' || row.status === 'failed') counts[row.status] = Number(row.count);
+      return counts;
+    },
   };
 }
 

@@ -12,9 +12,11 @@ import { sqlCounterStore } from './sql-counters.js';
 import { sqlAttemptStore, sqlOnceStore, sqlRateLimitStore } from './sql-protection.js';
 import { sqlIpListStore } from './sql-ip-lists.js';
 import { sqlPasskeyStore } from './sql-passkeys.js';
+import { sqlSettingsStore } from './sql-settings.js';
 import { mfaSealKeyFrom, sqlMfaStore } from './sql-mfa.js';
 import { sqlDeviceStore } from './sql-devices.js';
 import { sqlLoginHistoryStore } from './sql-login-history.js';
+import { sqlWebhookStore } from './sql-webhooks.js';
 
 export interface SqlStoreOptions {
   databaseUrl: string;
@@ -47,9 +49,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     once: sqlOnceStore(db),
     ipLists: sqlIpListStore(db),
     passkeys: sqlPasskeyStore(db, database.dialect),
+    settings: sqlSettingsStore(db),
     mfa: sqlMfaStore(db, options.mfaSealKey ?? mfaSealKeyFrom(options.sealKey)),
     devices: sqlDeviceStore(db),
     loginHistory: sqlLoginHistoryStore(db),
+    webhooks: sqlWebhookStore(db, database.dialect),
     async migrate() {
       await migrateToLatest(database);
     },

@@ -1,5 +1,5 @@
 // Users and organizations on SQL. Emails and org names are unique case-insensitively via a normalised key.
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type SqlBool, type Selectable } from 'kysely';
 import { PortcullisError } from '../../domain/errors.js';
 import type { Org, Role, User } from '../../domain/types.js';
 import { randomId } from '../../crypto/tokens.js';
@@ -20,6 +20,7 @@ function decodeUser(row: Selectable<Database['users']>): User {
     passwordHash: row.password_hash,
     orgId: row.org_id,
     role: row.role as Role,
+    operator: toInt(row.operator) === 1,
     disabled: toInt(row.disabled) === 1,
     createdAt: toInt(row.created_at),
     updatedAt: toInt(row.updated_at),
@@ -48,6 +49,7 @@ export function sqlUserStore(db: Kysely<Database>): UserStore {
         password_hash: user.passwordHash,
         org_id: user.orgId ?? null,
         role: user.role ?? 'member',
+        operator: 0,
         disabled: 0,
         created_at: now,
         updated_at: now,
@@ -97,7 +99,52 @@ export function sqlUserStore(db: Kysely<Database>): UserStore {
     async setMembership(id, orgId, role, now) {
       await db.updateTable('users').set({ org_id: orgId, role, updated_at: now }).where('id', '=', id).execute();
     },
+    async setDisabled(id, disabled, now) {
+      await db.updateTable('users').set({ disabled: disabled ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+    },
+    async setOperator(id, operator, now) {
+      await db.updateTable('users').set({ operator: operator ? 1 : 0, updated_at: now }).where('id', '=', id).execute();
+    },
+    async search({ query, orgId, limit, offset }) {
+      const text = (query ?? '').trim().toLowerCase();
+      // email_key is the lowercased email; lower(name) folds the name. The pattern is lowercased here too, so the match
+      // is case-insensitive on both databases (SQLite's LIKE folds ASCII only, PostgreSQL's LIKE folds nothing).
+      const pattern = `%${escapeLike(text)}%`;
+      let base = db.selectFrom('users');
+      if (orgId) base = base.where('org_id', '=', orgId);
+      if (text) {
+        base = base.where((eb) =>
+          eb.or([sql<SqlBool>`email_key like ${pattern} escape '!'`, sql<SqlBool>`lower(name) like ${pattern} escape '!'`]),
+        );
+      }
+      const [rows, counted] = await Promise.all([
+        base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+        base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { users: rows.map(decodeUser), total: Number(counted.n) };
+    },
+    async delete(id) {
+      // Children first (most also cascade, but explicit deletes do not depend on foreign-key enforcement). Events stay:
+      // they are the security history and keep the user id. Provider models (grants, tokens, provider sessions) go too.
+      return db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        await trx.deleteFrom('link_tokens').where('user_id', '=', id).execute();
+        await trx.deleteFrom('passkeys').where('user_id', '=', id).execute();
+        await trx.deleteFrom('mfa_totp').where('user_id', '=', id).execute();
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', id).execute();
+        await trx.deleteFrom('known_devices').where('user_id', '=', id).execute();
+        await trx.deleteFrom('login_locations').where('user_id', '=', id).execute();
+        await trx.deleteFrom('oidc_models').where('account_id', '=', id).execute();
+        const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+        return Number(result.numDeletedRows) === 1;
+      });
+    },
   };
+}
+
+/** Escapes LIKE wildcards (and the escape character itself, `!`) so the text matches literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
 export function sqlOrgStore(db: Kysely<Database>): OrgStore {
