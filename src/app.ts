@@ -9,6 +9,9 @@ import { createPasswordHasher, type PasswordHasher, type PasswordHasherObserver 
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { installHttpMetrics, metricsRoutes } from './http/routes/metrics.js';
 import type { SecurityEvent } from './events/event-codes.js';
+import { createWebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { createWebhookWorker, type WebhookWorker } from './webhooks/webhook-worker.js';
+import { listDeliveries, listWebhooks, webhookSealKey } from './webhooks/webhook-admin.js';
 import { createSqlStore } from './store/sql/sql-store.js';
 import { createRedisProtection } from './store/redis/redis-protection.js';
 import type { Store } from './store/store.js';
@@ -91,6 +94,8 @@ export interface App {
   clock: Clock;
   logger: Logger;
   mailer: Mailer;
+  /** Delivers webhook deliveries; `serve` starts it after listening, tests call runOnce(). */
+  webhookWorker: WebhookWorker;
   /** Delivers the outbox; `serve` starts it after listening, tests call runOnce(). */
   mailWorker: OutboxWorker;
   createSetupLink(): Promise<string | null>;
@@ -164,6 +169,18 @@ export async function createApp(options: AppOptions): Promise<App> {
       },
     },
   };
+  const webhookDispatcher = createWebhookDispatcher({ store: opened, clock, logger });
+  eventObservers.push((event) => webhookDispatcher.onEvent(event));
+  const webhookWorker = createWebhookWorker({
+    store: opened,
+    clock,
+    logger,
+    sealKey: webhookSealKey(config.secret),
+    maxAttempts: config.webhooks.maxAttempts,
+    retryBaseDelayMs: config.webhooks.retryBaseDelay,
+    pollIntervalMs: config.webhooks.pollInterval,
+    timeoutMs: config.webhooks.timeout,
+  });
   const hasher = createHasher(config, { onVerify: (seconds) => metrics.observeVerify(seconds) });
   const keys = await ensureSigningKeys(store.signingKeys, clock.now());
   const demoEnabled = config.demo && !config.isProduction;
@@ -407,7 +424,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     setupRoutes({ ...adminDeps, csrf, productName: config.productName }),
     ...(config.metrics.enabled ? [metricsRoutes({ metrics, token: config.metrics.token })] : []),
     apiRoutes({ admin, authenticate: (token) => principalForToken(provider, token), clock, issuer: config.issuer, publicUrl: config.publicUrl }),
-    adminConsoleRoutes({ admin, sessions, users: store.users, csrf, clock, productName: config.productName, webhooks: null }),
+    adminConsoleRoutes({ admin, sessions, users: store.users, csrf, clock, productName: config.productName, webhooks: { list: () => listWebhooks({ store }), deliveries: (o) => listDeliveries({ store }, o) } }),
     ...(config.isProduction ? [] : [devMailRoutes({ devMailbox: store.devMailbox, outbox: store.outbox, productName: config.productName })]),
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
   ];
@@ -426,6 +443,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger,
     mailer,
     mailWorker,
+    webhookWorker,
     createSetupLink: () => createSetupLinkIfNeeded(store, clock, config.setupLinkTtl),
     admin,
     settings: runtime,
@@ -437,6 +455,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       await server.close();
       await mailWorker.stop();
+      await webhookWorker.stop();
       await geo.close();
       reputation.close();
       runtime.close();

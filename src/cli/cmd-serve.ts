@@ -13,6 +13,7 @@ export const serveCommand: Command = {
     const app = await createApp({ config });
     await app.server.listen({ port: config.port, host: config.host });
     app.mailWorker.start();
+    app.webhookWorker.start();
     const setup = await app.createSetupLink();
     const lines = [`${config.productName} is listening on port ${config.port}; issuer ${config.issuer}`];
     if (config.secretSource === 'generated') lines.push(`Using a development secret generated in ${config.dataDir}/dev-secret.`);

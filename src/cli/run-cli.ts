@@ -6,9 +6,10 @@ import { UsageError, type CliIo } from './io.js';
 import { serveCommand } from './cmd-serve.js';
 import { configCommand, keysRotateCommand, migrateCommand } from './cmd-basic.js';
 import { orgAddUserCommand, orgCreateCommand, orgListCommand, orgSetSessionLimitsCommand, userCreateCommand, userListCommand, userSetRoleCommand, userShowCommand } from './cmd-users.js';
-import { clientAddCommand, clientListCommand } from './cmd-clients.js';
+import { clientAddApiCommand, clientAddCommand, clientListCommand } from './cmd-clients.js';
 import { blocksListCommand, ipReleaseCommand, ipThrottledCommand, userReset2faCommand, userUnblockCommand } from './cmd-protection.js';
 import { mailListCommand } from './cmd-mail.js';
+import { webhookAddCommand, webhookDeliveriesCommand, webhookDisableCommand, webhookEnableCommand, webhookListCommand, webhookRemoveCommand, webhookTestCommand } from './cmd-webhooks.js';
 import { breachCheckCommand, breachImportCommand } from './cmd-breach.js';
 import { ipListImportCommand, ipListListCommand, ipListRemoveCommand } from './cmd-iplist.js';
 
@@ -33,8 +34,16 @@ export const COMMANDS: readonly Command[] = [
   orgAddUserCommand,
   orgSetSessionLimitsCommand,
   clientAddCommand,
+  clientAddApiCommand,
   clientListCommand,
   mailListCommand,
+  webhookAddCommand,
+  webhookListCommand,
+  webhookRemoveCommand,
+  webhookDisableCommand,
+  webhookEnableCommand,
+  webhookDeliveriesCommand,
+  webhookTestCommand,
   breachImportCommand,
   breachCheckCommand,
   keysRotateCommand,

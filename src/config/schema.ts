@@ -93,6 +93,10 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'risk.emailCodeTtl': { env: null, description: 'How long the one-time sign-in code emailed for a `require_mfa` step-up is valid.' },
   'metrics.enabled': { env: 'PORTCULLIS_METRICS', description: 'Serve Prometheus metrics at `/metrics` (logins, protection decisions, argon2 timings, mail and webhook queues, HTTP latency, process).' },
   'metrics.token': { env: 'PORTCULLIS_METRICS_TOKEN', description: 'Bearer token a scraper must send to `/metrics` (`Authorization: Bearer …`). Empty: `/metrics` is open to anyone who can reach it (refused in production).', secret: true },
+  'webhooks.maxAttempts': { env: null, description: 'Delivery attempts before a webhook delivery is marked failed.' },
+  'webhooks.retryBaseDelay': { env: null, description: 'First webhook retry delay; each further retry doubles it (capped at 1h).' },
+  'webhooks.pollInterval': { env: null, description: 'How often the webhook worker looks for due deliveries.' },
+  'webhooks.timeout': { env: null, description: 'Per-request timeout of a webhook delivery (connect, send, and wait for the response status).' },
   'argon2.memoryCost': { env: 'PORTCULLIS_ARGON2_MEMORY_KIB', description: 'argon2id memory cost in KiB. Stored hashes are upgraded at the next login when this changes.' },
   'argon2.timeCost': { env: 'PORTCULLIS_ARGON2_TIME_COST', description: 'argon2id iterations.' },
   'argon2.parallelism': { env: 'PORTCULLIS_ARGON2_PARALLELISM', description: 'argon2id lanes.' },
@@ -240,6 +244,7 @@ export const configSchema = z.object({
       emailCodeTtl: duration('10m'),
     })
     .prefault({}),
+  webhooks: z.object({ maxAttempts: int(10, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s'), timeout: duration('10s') }).prefault({}),
   metrics: z.object({ enabled: bool(true), token: z.string().max(500).default('') }).prefault({}),
   mail: z.object({ maxAttempts: int(8, 1, 100), retryBaseDelay: duration('30s'), pollInterval: duration('2s') }).prefault({}),
   setupLinkTtl: duration('24h'),
