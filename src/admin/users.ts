@@ -106,3 +106,12 @@ export async function setRole(deps: AdminDeps, userKey: string, role: Role): Pro
 export async function orgAdmins(deps: Pick<AdminDeps, 'store'>, orgId: string): Promise<User[]> {
   return (await deps.store.users.list({ limit: 1000, offset: 0, orgId })).filter((u) => u.role === 'admin' && !u.disabled);
 }
+
+/** Grants or removes the installation-wide operator role; recorded in the event log. */
+export async function setOperator(deps: AdminDeps, userKey: string, operator: boolean, actor = 'cli'): Promise<User> {
+  const user = await findUserOrFail(deps, userKey);
+  const now = deps.clock.now();
+  await deps.store.users.setOperator(user.id, operator, now);
+  await deps.store.events.append({ code: 'membership_changed', outcome: 'info', userId: user.id, identifier: user.email, reason: operator ? 'operator_granted' : 'operator_removed', details: { actor } }, now);
+  return { ...user, operator };
+}

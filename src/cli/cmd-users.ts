@@ -1,7 +1,7 @@
 // `portcullis user create|list|show|set-role` and `org create|list|add-user|set-session-limits`.
 import { PortcullisError } from '../domain/errors.js';
 import type { Role } from '../domain/types.js';
-import { createOrg, createUser, describeUser, setMembership, setRole } from '../admin/users.js';
+import { createOrg, createUser, describeUser, setMembership, setRole, setOperator } from '../admin/users.js';
 import { setOrgSessionLimits, type OrgSessionLimitsInput } from '../admin/org-session-limits.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { Command } from './commands.js';
@@ -214,6 +214,24 @@ export const userSetRoleCommand: Command = {
     await withStore(io, async (ctx) => {
       const user = await setRole(ctx, key, role);
       io.stdout.write(`${user.email} is now ${role}.\n`);
+    });
+    return 0;
+  },
+};
+
+export const userSetOperatorCommand: Command = {
+  name: 'user set-operator',
+  summary: 'Make a user an operator (the whole admin console and API), or take it away with --off',
+  usage: 'portcullis user set-operator <email|id> [--off]',
+  options: { off: { type: 'boolean' } },
+  allowPositionals: true,
+  async run({ values, positionals }, io) {
+    const key = positionals[0];
+    if (!key) throw new UsageError('give the user email or id');
+    const on = values.off !== true;
+    await withStore(io, async (ctx) => {
+      const user = await setOperator(ctx, key, on);
+      io.stdout.write(on ? `${user.email} is now an operator: they can use ${'/admin'} for every organization.\n` : `${user.email} is no longer an operator.\n`);
     });
     return 0;
   },

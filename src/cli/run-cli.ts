@@ -5,7 +5,7 @@ import type { Command } from './commands.js';
 import { UsageError, type CliIo } from './io.js';
 import { serveCommand } from './cmd-serve.js';
 import { configCommand, keysRotateCommand, migrateCommand } from './cmd-basic.js';
-import { orgAddUserCommand, orgCreateCommand, orgListCommand, orgSetSessionLimitsCommand, userCreateCommand, userListCommand, userSetRoleCommand, userShowCommand } from './cmd-users.js';
+import { orgAddUserCommand, orgCreateCommand, orgListCommand, orgSetSessionLimitsCommand, userCreateCommand, userListCommand, userSetOperatorCommand, userSetRoleCommand, userShowCommand } from './cmd-users.js';
 import { clientAddApiCommand, clientAddCommand, clientListCommand } from './cmd-clients.js';
 import { blocksListCommand, ipReleaseCommand, ipThrottledCommand, userReset2faCommand, userUnblockCommand } from './cmd-protection.js';
 import { mailListCommand } from './cmd-mail.js';
@@ -21,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   userListCommand,
   userShowCommand,
   userSetRoleCommand,
+  userSetOperatorCommand,
   userUnblockCommand,
   userReset2faCommand,
   blocksListCommand,

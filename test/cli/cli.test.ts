@@ -93,6 +93,18 @@ for (const target of targets) {
       assert.ok(shown.recentEvents.some((e) => e.code === 'user_created'));
     });
 
+    it('user set-operator grants and removes the operator role, and refuses unknown users', async () => {
+      const granted = await cli(env, ['user', 'set-operator', 'bob@example.com']);
+      assert.equal(granted.code, 0, granted.stderr);
+      assert.match(granted.stdout, /now an operator/);
+      assert.equal((JSON.parse((await cli(env, ['user', 'show', 'bob@example.com', '--json'])).stdout) as { operator: boolean }).operator, true);
+      assert.equal((await cli(env, ['user', 'set-operator', 'bob@example.com', '--off'])).code, 0);
+      assert.equal((JSON.parse((await cli(env, ['user', 'show', 'bob@example.com', '--json'])).stdout) as { operator: boolean }).operator, false);
+      const missing = await cli(env, ['user', 'set-operator', 'nobody@example.com']);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /No user/);
+    });
+
     it('refuses bad input with a clear message on stderr and a non-zero status', async () => {
       const duplicate = (await cli(env, ['user', 'create', '--email', 'ADA@example.com']));
       assert.equal(duplicate.code, 1);

@@ -81,6 +81,8 @@ test('the setup form creates the first admin in a new organization', async () =>
     const user = await app.store.users.findByEmail(ADMIN.email);
     assert.ok(user);
     assert.equal(user.role, 'admin');
+    assert.equal(user.operator, true, "the installation's first admin is its operator");
+    assert.match(created.body, /href="\/admin"/, 'the page leads to the admin console');
     assert.equal(user.emailVerified, true);
     assert.ok(user.passwordHash && user.passwordHash !== ADMIN.password);
     assert.ok(await app.hasher.verify(user.passwordHash, ADMIN.password), 'the chosen password works');

@@ -42,12 +42,14 @@ export function setupRoutes(deps: AdminDeps & { csrf: Csrf; productName: string 
       try {
         const created = (await store.orgs.findByName(org)) ?? (await createOrg(deps, org));
         const user = await createUser(deps, { email, password, orgName: created.name, role: 'admin', emailVerified: true });
+        // The installation's first admin is also its operator (the whole console and API).
+        await store.users.setOperator(user.id, true, clock.now());
         await store.events.append({ code: 'setup_completed', outcome: 'success', userId: user.id, identifier: user.email, ip: request.ip }, clock.now());
       } catch (error) {
         if (isPortcullisError(error) && error.status < 500) return again(error.publicMessage);
         throw error;
       }
-      return sendHtml(reply, 201, messagePage(productName, 'Admin account created', `You can now sign in as ${email} through any application registered with ${productName}.`, { href: '/', label: 'Continue' }));
+      return sendHtml(reply, 201, messagePage(productName, 'Admin account created', `You can now sign in as ${email} through any application registered with ${productName}, and manage users and protections in the admin console.`, { href: '/admin', label: 'Open the admin console' }));
     });
   };
 }
