@@ -45,7 +45,7 @@ export async function sendBreachDigests(deps: AccountDeps, now: number): Promise
   for (const [orgId, logins] of byOrg) {
     if (!(await deps.store.once.claim(`breach-digest:${orgId}:${day}`, 2 * DAY, now))) continue;
     for (const admin of await orgAdmins(deps, orgId)) {
-      await deps.mailer.enqueue(admin.email, 'password_breached_digest', { day, logins: logins.reverse(), consoleUrl: `${deps.publicUrl}/` });
+      await deps.mailer.enqueue(admin.email, 'password_breached_digest', { day, logins: logins.reverse(), consoleUrl: `${deps.publicUrl}/admin/events?code=pwd_leak` });
       sent++;
     }
   }
@@ -63,7 +63,7 @@ export async function onBreachedLogin(deps: AccountDeps, settings: BreachNoticeS
   if (settings.notifyAdmins === 'immediate' && user.orgId) {
     const at = formatUtc(now);
     for (const admin of await orgAdmins(deps, user.orgId)) {
-      await deps.mailer.enqueue(admin.email, 'password_breached_admin', { userEmail: user.email, at, ip, consoleUrl: `${deps.publicUrl}/` });
+      await deps.mailer.enqueue(admin.email, 'password_breached_admin', { userEmail: user.email, at, ip, consoleUrl: `${deps.publicUrl}/admin/users/${encodeURIComponent(user.id)}` });
     }
   }
 }

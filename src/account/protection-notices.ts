@@ -45,7 +45,7 @@ export function protectionNotices(deps: AccountDeps, settings: NoticeSettings) {
         capacity: settings.throttleCapacity,
         identifier: user?.email ?? null,
         releaseCommand: `portcullis ip release ${ipKey}`,
-        consoleUrl: `${deps.publicUrl}/`,
+        consoleUrl: `${deps.publicUrl}/admin/events?ip=${encodeURIComponent(ip)}`,
       };
       const recipients: string[] = [];
       if (settings.alertEmail && (await deps.store.once.claim(`throttle-alert:operator:${ipKey}`, settings.alertIntervalMs, now))) recipients.push(settings.alertEmail);

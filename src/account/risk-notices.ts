@@ -35,7 +35,7 @@ export async function alertAdmins(deps: AccountDeps, settings: RiskNoticeSetting
     at: formatUtc(now),
     reasons: assessment.reasons,
     action: assessment.action === 'block' ? ('blocked' as const) : ('step_up' as const),
-    consoleUrl: `${deps.publicUrl}/`,
+    consoleUrl: `${deps.publicUrl}/admin/users/${encodeURIComponent(user.id)}`,
   };
   for (const admin of admins) await deps.mailer.enqueue(admin.email, 'risk_alert_admin', data);
   return admins.length;

@@ -56,6 +56,8 @@ export interface AttemptDeps {
 
 export interface RiskPort {
   guard: RiskGuard;
+  /** Read per attempt: assessment can be switched on and off at runtime. */
+  enabled(): boolean;
   /** Alerts the organization's admins about a blocked or stepped-up attempt (rate-limited by the implementation). */
   onRisky(args: { user: User; ip: string; assessment: RiskAssessment }): Promise<void>;
 }
@@ -236,7 +238,7 @@ const checkBreachedPassword: Step = async (deps, ctx) => {
 
 /** Risk assessment after a correct password: block this attempt, ask for a second factor, or note the signals. */
 const assessRisk: Step = async (deps, ctx) => {
-  if (!ctx.passwordOk || !ctx.user || !deps.risk) return;
+  if (!ctx.passwordOk || !ctx.user || !deps.risk?.enabled()) return;
   const { input, user } = ctx;
   const assessment = await deps.risk.guard.assess({ userId: user.id, ip: input.ip, userAgent: input.userAgent, deviceToken: input.deviceToken }, deps.clock.now());
   if (assessment.action === 'allow') return;

@@ -120,6 +120,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     ttl: {
       // No token outlives the session behind it.
       AccessToken: capped(config.tokens.accessTokenTtl, 'expires'),
+      // Management API tokens (client credentials): no session behind them, the configured access-token lifetime.
+      ClientCredentials: seconds(config.tokens.accessTokenTtl),
       IdToken: capped(config.tokens.idTokenTtl, 'expires'),
       AuthorizationCode: seconds(config.tokens.authorizationCodeTtl),
       Interaction: seconds(config.tokens.interactionTtl),
