@@ -20,6 +20,7 @@ import { createSessionService } from './sessions/session-service.js';
 import { sweepSessions, type SweepResult } from './sessions/session-sweeper.js';
 import { createSessionLinks } from './oidc/session-link.js';
 import { createAppLogout } from './oidc/app-logout.js';
+import { createKeyReloader, type KeyReloader } from './oidc/key-reload.js';
 import { appsOfStoredSession, frontChannelUrls } from './oidc/front-channel.js';
 import { SESSION_COOKIE } from './http/auth-session.js';
 import { sessionStatusRoutes } from './http/routes/session-status.js';
@@ -100,6 +101,8 @@ export interface App {
   mailWorker: OutboxWorker;
   createSetupLink(): Promise<string | null>;
   metrics: Metrics;
+  /** Picks up signing keys rotated on any node (polled; tests call refresh()). */
+  keys: KeyReloader;
   /** The console's and API's use-cases (tests drive them directly too). */
   admin: AdminService;
   /** Runtime attack-protection settings (tests call refresh() instead of waiting for the poll). */
@@ -205,6 +208,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     pages: providerPages(config.productName),
     bridge: createSessionBridge({ sessions, links, clock, logger, cookieName: SESSION_COOKIE }),
   });
+  const keyReloader = await createKeyReloader(provider, { keys: store.signingKeys, logger, pollIntervalMs: config.ipLists.pollInterval, initialKids: keys.map((k) => k.kid) });
   const appLogout = createAppLogout(provider, { links, models: store.oidc, clock, logger });
   const csrf = createCsrf(deriveKey(config.secret, 'csrf'), config.cookieSecure);
   logoutHook(provider, { sessions, store, clock, logger, issuer: config.issuer, productName: config.productName });
@@ -436,6 +440,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     config,
     server,
     metrics,
+    keys: keyReloader,
     store,
     provider,
     hasher,
@@ -459,6 +464,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await geo.close();
       reputation.close();
       runtime.close();
+      keyReloader.close();
       breachChecker.close();
       await transport.close();
       await store.close();

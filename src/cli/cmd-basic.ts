@@ -43,7 +43,7 @@ export const configCommand: Command = {
 
 export const keysRotateCommand: Command = {
   name: 'keys rotate',
-  summary: 'Add a new signing key; it signs from the next start, old keys stay published',
+  summary: 'Add a new signing key; running servers sign with it within seconds, old keys stay published',
   usage: 'portcullis keys rotate',
   options: {},
   async run(_args, io) {
@@ -52,7 +52,7 @@ export const keysRotateCommand: Command = {
       await store.signingKeys.add(key);
       await store.events.append({ code: 'keys_rotated', outcome: 'info', details: { kid: key.kid } }, clock.now());
       const all = await store.signingKeys.list();
-      io.stdout.write(`Added signing key ${key.kid} (${key.alg}). ${all.length} key(s) published; restart the server(s) to sign with the new key.\n`);
+      io.stdout.write(`Added signing key ${key.kid} (${key.alg}). ${all.length} key(s) published; running servers pick it up within seconds (no restart), and tokens signed with the older keys still verify.\n`);
     });
     return 0;
   },
