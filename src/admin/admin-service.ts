@@ -90,6 +90,13 @@ export function createAdminService(deps: AdminServiceDeps) {
     return assertVisible(principal, await store.users.findById(id));
   }
 
+  /** For changes: an operator's account is an operator's business, even when they belong to the admin's organization. */
+  async function manageableUser(principal: Principal, id: string): Promise<User> {
+    const user = await visibleUser(principal, id);
+    if (user.operator && principal.kind !== 'operator') throw new PortcullisError('forbidden', { message: "Only operators can change an operator's account." });
+    return user;
+  }
+
   async function record(principal: Principal, code: EventCode, user: User | null, details: Record<string, unknown> = {}): Promise<void> {
     await store.events.append({ code, outcome: 'info', userId: user?.id ?? null, identifier: user?.email ?? null, reason: 'admin', details: { actor: principal.actor, ...details } }, clock.now());
   }
@@ -161,7 +168,8 @@ export function createAdminService(deps: AdminServiceDeps) {
 
     async updateUser(principal: Principal, id: string, changes: { name?: string | null; email?: string; role?: Role; disabled?: boolean }): Promise<UserSummary> {
       requireScope(principal, 'users:write');
-      const user = await visibleUser(principal, id);
+      if (Object.values(changes).every((v) => v === undefined)) throw new PortcullisError('invalid_input', { message: 'Nothing to change: send at least one of name, email, role or disabled.' });
+      const user = await manageableUser(principal, id);
       const now = clock.now();
       const changed: string[] = [];
       if (changes.name !== undefined && changes.name !== user.name) {
@@ -190,7 +198,7 @@ export function createAdminService(deps: AdminServiceDeps) {
 
     async disableUser(principal: Principal, id: string): Promise<void> {
       requireScope(principal, 'users:write');
-      const user = await visibleUser(principal, id);
+      const user = await manageableUser(principal, id);
       if (principal.actor === `user:${user.id}`) throw new PortcullisError('invalid_input', { message: 'You cannot disable your own account.' });
       await store.users.setDisabled(user.id, true, clock.now());
       await endAllSessions(deps, user.id);
@@ -199,14 +207,14 @@ export function createAdminService(deps: AdminServiceDeps) {
 
     async enableUser(principal: Principal, id: string): Promise<void> {
       requireScope(principal, 'users:write');
-      const user = await visibleUser(principal, id);
+      const user = await manageableUser(principal, id);
       await store.users.setDisabled(user.id, false, clock.now());
       await record(principal, 'user_enabled', user);
     },
 
     async deleteUser(principal: Principal, id: string): Promise<void> {
       requireScope(principal, 'users:write');
-      const user = await visibleUser(principal, id);
+      const user = await manageableUser(principal, id);
       if (principal.actor === `user:${user.id}`) throw new PortcullisError('invalid_input', { message: 'You cannot delete your own account.' });
       const open = await store.sessions.listActiveForUser(user.id);
       await store.sessions.revokeAllForUser(user.id, clock.now());
@@ -239,7 +247,7 @@ export function createAdminService(deps: AdminServiceDeps) {
 
     async resetTwoFactor(principal: Principal, userId: string): Promise<{ removed: boolean }> {
       requireScope(principal, 'security:write');
-      const user = await visibleUser(principal, userId);
+      const user = await manageableUser(principal, userId);
       return resetTwoFactor(deps, user.id, { via: 'admin', adminUserId: principal.actor });
     },
 
@@ -250,7 +258,7 @@ export function createAdminService(deps: AdminServiceDeps) {
 
     async deletePasskey(principal: Principal, userId: string, credentialId: string): Promise<boolean> {
       requireScope(principal, 'security:write');
-      const user = await visibleUser(principal, userId);
+      const user = await manageableUser(principal, userId);
       const removed = await store.passkeys.remove(user.id, credentialId);
       if (removed) await record(principal, 'admin_passkey_removed', user, { credentialId });
       return removed;
@@ -264,7 +272,7 @@ export function createAdminService(deps: AdminServiceDeps) {
     /** Ends one session (`sessionId`) or all of them; their apps are told at the next session sweep. */
     async revokeSessions(principal: Principal, userId: string, sessionId: string | null): Promise<number> {
       requireScope(principal, 'security:write');
-      const user = await visibleUser(principal, userId);
+      const user = await manageableUser(principal, userId);
       let count: number;
       if (sessionId) {
         const session: Session | null = await store.sessions.findById(sessionId);

@@ -37,3 +37,10 @@ export function consolePrincipal(user: User): Principal | null {
   if (user.role === 'admin' && user.orgId) return { kind: 'org_admin', orgId: user.orgId, scopes, actor: `user:${user.id}` };
   return null;
 }
+
+/** Drops management-API scopes from a scope string: a login never grants them, only client credentials do. */
+export const withoutAdminScopes = (scope: string): string =>
+  scope
+    .split(' ')
+    .filter((s) => s && !(ADMIN_SCOPES as readonly string[]).includes(s))
+    .join(' ');

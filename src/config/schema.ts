@@ -4,15 +4,22 @@ import { parseDuration } from './duration.js';
 import { DEFAULT_RISK_RULES } from '../protection/risk/risk-policy.js';
 import { CONFIDENCES, RISK_ACTIONS, RISK_CONDITIONS } from '../protection/risk/risk-types.js';
 
-const duration = (fallback: string) =>
+/** Ten years: longer is always a typo, and would overflow date arithmetic downstream. */
+const MAX_DURATION_MS = 10 * 365 * 24 * 3600 * 1000;
+
+/** A duration as text (90s, 5m, 24h, 7d) or milliseconds; positive unless `allowZero` (0 then means "off"). */
+const duration = (fallback: string, options: { allowZero?: boolean } = {}) =>
   z
     .union([z.string(), z.number()])
     .default(fallback)
     .transform((value, ctx) => {
-      if (typeof value === 'number') return value;
-      const ms = parseDuration(value);
-      if (ms === null) {
+      const ms = typeof value === 'number' ? value : value.trim() === '0' && options.allowZero ? 0 : parseDuration(value);
+      if (ms === null || !Number.isSafeInteger(ms)) {
         ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; use forms like 90s, 5m, 24h or 7d` });
+        return z.NEVER;
+      }
+      if (ms < 0 || (ms === 0 && !options.allowZero) || ms > MAX_DURATION_MS) {
+        ctx.addIssue({ code: 'custom', message: `${typeof value === 'number' ? `${value} ms` : `"${value}"`} is out of range: use a duration above zero${options.allowZero ? ' (or 0 to turn it off)' : ''} and at most 10 years` });
         return z.NEVER;
       }
       return ms;
@@ -187,7 +194,7 @@ export const configSchema = z.object({
         .array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be 1 to 64 characters of a-z, 0-9, ".", "_" or "-"'), path: z.string().min(1) }).strict())
         .max(100)
         .default([]),
-      pollInterval: duration('5s'),
+      pollInterval: duration('5s', { allowZero: true }),
     })
     .prefault({}),
   ipAllowlist: z

@@ -38,6 +38,9 @@ export function createAdapterFactory(models: OidcModelStore, clients: ClientStor
   };
 }
 
+/** What an app that signs users in may request. */
+export const LOGIN_SCOPES = 'openid offline_access email profile';
+
 function clientAdapter(clients: ClientStore): Adapter {
   const refuse = async (): Promise<never> => {
     throw new Error('clients are managed with `portcullis client add`, not through the provider');
@@ -45,7 +48,12 @@ function clientAdapter(clients: ClientStore): Adapter {
   return {
     async find(id) {
       const record = await clients.find(id);
-      return record ? ({ ...record.metadata, client_id: record.clientId } as AdapterPayload) : undefined;
+      if (!record) return undefined;
+      const metadata: Record<string, unknown> = { ...record.metadata, client_id: record.clientId };
+      // Login clients may ask only for the sign-in scopes: management-API scopes are for client-credentials clients.
+      const grants = Array.isArray(metadata.grant_types) ? (metadata.grant_types as string[]) : ['authorization_code'];
+      if (metadata.scope === undefined && !grants.includes('client_credentials')) metadata.scope = LOGIN_SCOPES;
+      return metadata as AdapterPayload;
     },
     upsert: refuse,
     findByUid: async () => undefined,

@@ -9,7 +9,7 @@ import { clientSecretMatches } from './client-secrets.js';
 import { toJwks } from './signing-keys.js';
 import { findAccountIn } from './find-account.js';
 import type { SessionBridge } from './session-bridge.js';
-import { ADMIN_SCOPES } from '../admin/principal.js';
+import { ADMIN_SCOPES, withoutAdminScopes } from '../admin/principal.js';
 import { API_ORG_METADATA } from './api-tokens.js';
 import { FRONT_CHANNEL_METADATA, validateFrontChannelMetadata } from './front-channel.js';
 
@@ -113,7 +113,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (!record?.firstParty || !ctx.oidc.session?.accountId) return undefined;
       // First-party clients skip the consent screen: grant what they ask for.
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session.accountId });
-      grant.addOIDCScope(String(ctx.oidc.params?.scope ?? 'openid'));
+      // Management-API scopes are only ever granted to client-credentials clients, never through a login.
+      grant.addOIDCScope(withoutAdminScopes(String(ctx.oidc.params?.scope ?? 'openid')));
       await grant.save();
       return grant;
     },

@@ -72,7 +72,7 @@ export function mergePatch(overlay: Record<string, unknown>, patch: unknown): Re
   if (!isObject(patch)) throw new PortcullisError('invalid_input', { message: 'Send the settings as a JSON object of sections, e.g. {"bruteForce": {"threshold": 5}}.' });
   const next: Record<string, unknown> = structuredClone(overlay);
   for (const [section, changes] of Object.entries(patch)) {
-    const allowed = (RUNTIME_KEYS as Record<string, readonly string[]>)[section];
+    const allowed = Object.hasOwn(RUNTIME_KEYS, section) ? (RUNTIME_KEYS as Record<string, readonly string[]>)[section] : undefined;
     if (!allowed) throw new PortcullisError('invalid_input', { message: `"${section}" cannot be changed at runtime. Sections: ${RUNTIME_SECTIONS.join(', ')}.` });
     if (!isObject(changes)) throw new PortcullisError('invalid_input', { message: `"${section}" must be an object of settings.` });
     const target = isObject(next[section]) ? (next[section] as Record<string, unknown>) : {};

@@ -147,7 +147,8 @@ describe('bad input', () => {
     expectStatus(await browser.get('/interaction/xyz'), 400, 'garbage uid', /expired/);
     expectStatus(await browser.get('/interaction/xyz', { accept: 'text/html' }), 400, 'garbage uid (HTML)', /expired/);
     expectStatus(await browser.get('/interaction/%00%ff'), 400, 'undecodable uid');
-    expectStatus(await browser.get(`/interaction/${'x'.repeat(300)}`), 414, 'overlong uid');
+    expectStatus(await browser.get(`/interaction/${'x'.repeat(300)}`), 400, 'overlong uid', /expired/);
+    expectStatus(await browser.get(`/interaction/${'x'.repeat(3000)}`), 414, 'a path parameter over 2048 characters');
     expectStatus(await browser.postForm('/interaction/xyz/login', { csrf: 'a', email: 'a@example.com', password: 'b' }), 400, 'login on a garbage uid', /expired/);
     expectStatus(await browser.postForm('/interaction/xyz/confirm', { csrf: 'a' }), 400, 'confirm on a garbage uid');
     expectStatus(await browser.postForm('/interaction/xyz/abort', { csrf: 'a' }), 400, 'abort on a garbage uid');

@@ -1,4 +1,5 @@
 // The OIDC surface of the hosted login: binds each login transaction to an oidc-provider interaction, adds SSO and consent.
+import { withoutAdminScopes } from '../../admin/principal.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Clock } from '../../domain/clock.js';
@@ -126,7 +127,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       const grant = existing ? await provider.Grant.find(existing) : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
       if (!grant) throw new PortcullisError('interaction_expired');
       const missing = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCScope) grant.addOIDCScope(withoutAdminScopes(missing.missingOIDCScope.join(' ')));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
       const grantId = await grant.save();
       return reply.redirect(await finish(request, reply, { consent: { grantId } }), 303);

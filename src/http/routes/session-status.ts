@@ -56,7 +56,9 @@ function appOrigins(deps: SessionStatusDeps) {
       const uris = [...((client.metadata.redirect_uris as unknown[]) ?? []), ...((client.metadata.post_logout_redirect_uris as unknown[]) ?? [])];
       for (const uri of uris) {
         try {
-          if (typeof uri === 'string') origins.add(new URL(uri).origin);
+          // Only web origins: a native app's custom scheme has the origin "null", which must never be allowed.
+          const url = typeof uri === 'string' ? new URL(uri) : null;
+          if (url && (url.protocol === 'https:' || url.protocol === 'http:')) origins.add(url.origin);
         } catch {
           // A malformed URI was refused at registration; nothing to allow.
         }
