@@ -144,10 +144,20 @@ export function createHasher(config: Config, observer: PasswordHasherObserver = 
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
+  const opened = await openStore(options.config);
+  try {
+    return await assembleApp(options, opened);
+  } catch (error) {
+    // A failed start must release the database and Redis connections, or the process would hang instead of exiting.
+    await opened.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const opened = await openStore(config);
   const metrics = createMetrics({
     outboxDepth: () => opened.outbox.countByStatus(),
     webhookDepth: () => opened.webhooks.countPending(),
@@ -456,6 +466,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     async runPeriodicJobs() {
       if (live().breach.actions.notifyAdmins === 'daily') await sendBreachDigests(account, clock.now());
       await risk.prune(clock.now());
+      // Expired OIDC records (codes, tokens, interactions, login flows, CAPTCHA solutions) are never read again.
+      await store.oidc.deleteExpired(clock.now());
     },
     async close() {
       await server.close();

@@ -48,6 +48,9 @@ export const keysRotateCommand: Command = {
   options: {},
   async run(_args, io) {
     await withStore(io, async ({ store, clock }) => {
+      // Unsealing the existing keys first proves PORTCULLIS_SECRET is the servers' one: a key sealed with another
+      // secret would make every node fail to start.
+      await store.signingKeys.list();
       const key = generateSigningKey(clock.now());
       await store.signingKeys.add(key);
       await store.events.append({ code: 'keys_rotated', outcome: 'info', details: { kid: key.kid } }, clock.now());
