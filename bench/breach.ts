@@ -1,4 +1,5 @@
-// `npm run bench:breach` (and the end of `npm run bench`): the PWDX index at 10 million synthetic hashes.
+// Benchmark 5, `npm run bench:breach` (also part of `npm run bench`): the PWDX index at 10 million synthetic hashes
+// (300k with --quick).
 // Each figure comes with a ratio to a baseline measured in the same run, since this machine is shared and noisy:
 // import vs just reading and splitting the same file; lookups vs an in-memory Set<string> of the same keys.
 // Lookups run with the index's default block cache (what the server uses) and, for comparison, with it off.
@@ -11,9 +12,11 @@ import { buildPwdxIndex } from '../src/protection/breached/pwdx-builder.js';
 import { openPwdxIndex, type OpenPwdxOptions, type PwdxIndex } from '../src/protection/breached/pwdx-index.js';
 import { DEFAULT_BLOCK_CACHE_BYTES, type BlockCacheStats } from '../src/protection/breached/block-cache.js';
 import { bucketTableBytes, blockCount, choosePrefixBits, DEFAULT_BLOCK_BYTES, DEFAULT_KEY_BYTES, expectedFileBytes } from '../src/protection/breached/pwdx-format.js';
+import { newResult, ratioFigure, writeResult, type BenchResult } from './lib/report.js';
 
-const ENTRIES = Number(process.env.BENCH_BREACH_ENTRIES ?? 10_000_000);
-const QUERIES = Number(process.env.BENCH_BREACH_QUERIES ?? 500_000);
+// Set per run by runBreachBench (the quick run uses a small index); the environment can override both.
+let ENTRIES = 10_000_000;
+let QUERIES = 500_000;
 const BARS = { lookupsPerSec: 300_000, bytesPerEntry: 7, linesPerSec: 1_000_000 };
 const HEX = Buffer.from('0123456789ABCDEF');
 
@@ -125,7 +128,12 @@ function sampleQueries(hashes: Buffer): { hits: Buffer[]; misses: Buffer[]; hitH
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(1));
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
 
-export async function runBreachBench(): Promise<void> {
+export async function runBreachBench(options: { quick?: boolean } = {}): Promise<BenchResult> {
+  const quick = options.quick ?? false;
+  ENTRIES = Number(process.env.BENCH_BREACH_ENTRIES ?? (quick ? 300_000 : 10_000_000));
+  QUERIES = Number(process.env.BENCH_BREACH_QUERIES ?? (quick ? 50_000 : 500_000));
+  const result = newResult('breach', '5. Breached-password index (PWDX) lookups', quick, { entries: ENTRIES, queries: QUERIES, bars: BARS });
+  const t0 = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'pc-bench-breach-'));
   try {
     const input = join(dir, 'synthetic-hibp.txt');
@@ -203,12 +211,33 @@ export async function runBreachBench(): Promise<void> {
         `the default block cache then holds ${pct(DEFAULT_BLOCK_CACHE_BYTES / (n * (DEFAULT_KEY_BYTES + 1)))} of the data, so uniform random lookups run at about the block-cache-off rate, and repeated ones at the cached rate.`,
     );
     const warmWorst = Math.min(hit.warm.perSec, miss.warm.perSec);
+    const lookupNote = (p: Pass, raw: number) => `p50 ${p.p50us.toFixed(1)} µs, p99 ${p.p99us.toFixed(1)} µs; ${(p.perSec / raw).toFixed(2)} of a bare readSync of ${readLen} B (${fmt(raw)}/s)`;
+    result.figures.push(
+      { name: 'read + split lines (baseline)', value: baselineRate, unit: 'lines/s' },
+      { ...ratioFigure(`import (${build.strategy})`, buildRate, 'lines/s', { name: 'read + split', value: baselineRate }), target: `>= ${fmt(BARS.linesPerSec)} lines/s`, met: buildRate >= BARS.linesPerSec },
+      { name: 'file size', value: bytesPerEntry, unit: 'B/entry', target: `<= ${BARS.bytesPerEntry} B/entry`, met: bytesPerEntry <= BARS.bytesPerEntry, note: `${(build.fileBytes / 1e6).toFixed(1)} MB for ${fmt(build.entries)} entries, ${build.prefixBits}-bit buckets` },
+      { name: 'Set<string>.has, hit (baseline)', value: setHit, unit: 'lookups/s' },
+      { ...ratioFigure('lookup hit, warm', hit.warm.perSec, 'lookups/s', { name: 'Set hit', value: setHit }), target: `>= ${fmt(BARS.lookupsPerSec)}/s`, met: hit.warm.perSec >= BARS.lookupsPerSec, note: lookupNote(hit.warm, rawRead) },
+      { name: 'Set<string>.has, miss (baseline)', value: setMiss, unit: 'lookups/s' },
+      { ...ratioFigure('lookup miss, warm', miss.warm.perSec, 'lookups/s', { name: 'Set miss', value: setMiss }), target: `>= ${fmt(BARS.lookupsPerSec)}/s`, met: miss.warm.perSec >= BARS.lookupsPerSec, note: lookupNote(miss.warm, rawRead) },
+      { ...ratioFigure('lookup hit, warm, block cache off', hitNoCache.warm.perSec, 'lookups/s', { name: 'Set hit', value: setHit }), note: lookupNote(hitNoCache.warm, rawRead) },
+      { ...ratioFigure('lookup miss, warm, block cache off', missNoCache.warm.perSec, 'lookups/s', { name: 'Set miss', value: setMiss }), note: lookupNote(missNoCache.warm, rawRead) },
+    );
+    result.details = {
+      build: { ...build, linesPerSec: buildRate, openMs },
+      lookups: { hit, miss, hitNoCache, missNoCache },
+      baselines: { readSplitLinesPerSec: baselineRate, setHit, setMiss, readSyncPerSec: rawRead, readSyncBytes: readLen },
+      extrapolation2Billion: { fileBytes: size, memoryBytes: memory, hashBits: bits, falsePositiveRate: n / 2 ** bits },
+    };
     console.log(`\nBars: warm lookups ≥ ${fmt(BARS.lookupsPerSec)}/s: ${verdict(warmWorst >= BARS.lookupsPerSec)} (${fmt(warmWorst)}/s)` +
       `;  ≤ ${BARS.bytesPerEntry} B/entry: ${verdict(bytesPerEntry <= BARS.bytesPerEntry)} (${bytesPerEntry.toFixed(3)})` +
       `;  import ≥ ${fmt(BARS.linesPerSec)} lines/s: ${verdict(buildRate >= BARS.linesPerSec)} (${fmt(buildRate)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  result.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  console.log(`  results: ${writeResult(result)}`);
+  return result;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runBreachBench();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runBreachBench({ quick: process.argv.includes('--quick') });

@@ -1,122 +1,94 @@
-// `npm run bench`: each figure is a ratio to a baseline measured in the same run (this machine is shared and noisy).
-// Baseline: raw argon2id verify throughput with the production parameters, at the same concurrency.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createPasswordHasher } from '../src/crypto/password-hasher.js';
-import { createApp } from '../src/app.js';
-import { parseConfig } from '../src/config/index.js';
-import { createLogger } from '../src/logging/create-logger.js';
-import { createUser } from '../src/admin/users.js';
-import { attemptPasswordLogin } from '../src/login/password-attempt.js';
+// `npm run bench`: the benchmark suite (not part of `npm test`). Every figure is reported beside a baseline measured in
+// the same run, as a ratio, because absolute numbers drift on a shared, noisy machine.
+//
+//   npm run bench                          all six benchmarks (about 5 minutes)
+//   npm run bench -- --quick               a smoke run, a few seconds each
+//   npm run bench -- --only login,memory   some of them (names below; comma-separated or repeated)
+//
+// Each prints a table and writes bench/results/<name>.json (<name>.quick.json for --quick) with the machine description.
+import os from 'node:os';
+import { describeMachine, machineLine } from './lib/machine.js';
+import { fmt, RESULTS_DIR, writeResult, newResult, type BenchResult } from './lib/report.js';
+import { runLoginThroughput } from './login-throughput.js';
+import { runBlockedPath } from './blocked-path.js';
+import { runUnderAttack } from './under-attack.js';
+import { runTokenEndpoint } from './token-endpoint.js';
 import { runBreachBench } from './breach.js';
+import { runMemory } from './memory.js';
 
-const DURATION_MS = Number(process.env.BENCH_MS ?? 3000);
-const CONCURRENCY = 4;
-const PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+const BENCHMARKS: { name: string; aliases: string[]; run: (o: { quick: boolean }) => Promise<BenchResult> }[] = [
+  { name: 'login-throughput', aliases: ['login', '1'], run: runLoginThroughput },
+  { name: 'blocked-path', aliases: ['blocked', '2'], run: runBlockedPath },
+  { name: 'under-attack', aliases: ['attack', '3'], run: runUnderAttack },
+  { name: 'token-endpoint', aliases: ['token', '4'], run: runTokenEndpoint },
+  { name: 'breach', aliases: ['5'], run: runBreachBench },
+  { name: 'memory', aliases: ['6'], run: runMemory },
+];
 
-/** Runs `op` from CONCURRENCY loops for DURATION_MS and returns operations per second. */
-async function throughput(op: (i: number) => Promise<unknown>): Promise<number> {
-  let done = 0;
-  const end = Date.now() + DURATION_MS;
-  const start = Date.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, worker) => {
-      while (Date.now() < end) {
-        await op(worker * 1_000_000 + done);
-        done++;
-      }
-    }),
-  );
-  return done / ((Date.now() - start) / 1000);
+function parseArgs(argv: string[]): { quick: boolean; only: string[] | null } {
+  let quick = false;
+  const only: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--quick') quick = true;
+    else if (arg === '--only') only.push(...String(argv[++i] ?? '').split(','));
+    else if (arg.startsWith('--only=')) only.push(...arg.slice(7).split(','));
+    else if (arg === '--help' || arg === '-h') {
+      console.log(`usage: npm run bench -- [--quick] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,...]]`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  return { quick, only: only.length ? only.map((s) => s.trim()).filter(Boolean) : null };
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'pc-bench-'));
-const config = parseConfig({ nodeEnv: 'test', dataDir, secret: 'bench-secret-bench-secret-bench-secret-0123', argon2: PARAMS, logLevel: 'silent', demo: false });
-const app = await createApp({ config, logger: createLogger('silent') });
-const deps = { store: app.store, hasher: app.hasher, clock: app.clock };
-await createUser(deps, { email: 'bench@example.com', password: 'correct horse battery' });
-const hasher = createPasswordHasher(PARAMS);
-const stored = await hasher.hash('correct horse battery');
+const { quick, only } = parseArgs(process.argv.slice(2));
+const selected = only
+  ? only.map((name) => {
+      const found = BENCHMARKS.find((b) => b.name === name || b.aliases.includes(name));
+      if (!found) throw new Error(`no benchmark named "${name}"; choose from ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+      return found;
+    })
+  : BENCHMARKS;
 
-
-const results: { name: string; opsPerSec: number; baseline: string }[] = [];
-const raw = await throughput(() => hasher.verify(stored, 'correct horse battery'));
-results.push({ name: 'raw argon2id verify (baseline)', opsPerSec: raw, baseline: 'raw' });
-
-// A successful password login through the HTTP layer: CSRF, pipeline (throttle, reservation, verify, events), session.
-const csrfPage = await app.server.inject({ method: 'GET', url: '/login' });
-const cookie = String(csrfPage.headers['set-cookie']).split(';')[0] as string;
-const csrf = /name="csrf" value="([^"]+)"/.exec(csrfPage.body)?.[1] ?? '';
-const httpLogin = await throughput(async (i) => {
-  const res = await app.server.inject({
-    method: 'POST',
-    url: '/login',
-    remoteAddress: `10.0.${(i >> 8) & 255}.${i & 255}`,
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ csrf, email: 'bench@example.com', password: 'correct horse battery' }).toString(),
-  });
-  if (res.statusCode !== 303) throw new Error(`login failed: ${res.statusCode}`);
-});
-results.push({ name: 'HTTP password login (success)', opsPerSec: httpLogin, baseline: 'raw' });
-
-// A blocked attempt: the cheap checks refuse it before any hashing, so it should be far cheaper than a verify.
-for (let i = 0; i < 10; i++) {
-  await app.server.inject({
-    method: 'POST',
-    url: '/login',
-    remoteAddress: '192.0.2.1',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ csrf, email: 'bench@example.com', password: `wrong ${i}` }).toString(),
-  });
+const machine = describeMachine();
+console.log(`Portcullis benchmarks${quick ? ' (quick smoke run)' : ''}`);
+console.log(`Machine: ${machineLine(machine)}`);
+if (machine.loadAverage1m > machine.cores * 0.5) {
+  console.log(`Note: the 1-minute load average (${machine.loadAverage1m}) is high for ${machine.cores} cores: other work is running, so expect disturbed figures (each table shows the CPU share other processes took).`);
 }
-const blocked = await throughput(async () => {
-  const res = await app.server.inject({
-    method: 'POST',
-    url: '/login',
-    remoteAddress: '192.0.2.1',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ csrf, email: 'bench@example.com', password: 'wrong again' }).toString(),
-  });
-  if (res.statusCode !== 429) throw new Error(`expected a block, got ${res.statusCode}`);
-});
-results.push({ name: 'HTTP blocked attempt (no hashing)', opsPerSec: blocked, baseline: 'raw' });
+console.log(`Results go to ${RESULTS_DIR}/`);
 
-// The pipeline alone (no HTTP), for a wrong password: reservation plus verify plus failure event.
-let n = 0;
-const pipeline = await throughput(async () =>
-  attemptPasswordLogin(
-    {
-      users: app.store.users,
-      events: app.store.events,
-      hasher: app.hasher,
-      clock: app.clock,
-      breach: { check: async () => ({ breached: false, source: 'none' }), blockLogin: true },
-      bot: null,
-    risk: null,
-      protection: {
-        attempts: app.store.attempts,
-        buckets: app.store.buckets,
-        allowlist: { has: () => false },
-        bruteForce: { threshold: 100, blockDurationMs: 1000, accountLockout: false, accountLockoutThreshold: 100 },
-        throttle: { capacity: 1_000_000, refillMs: 1 },
-        onBlockStarted: async () => undefined,
-        onThrottled: async () => undefined,
-      },
-    },
-    { email: `nobody${n++}@example.com`, password: 'wrong', ip: '198.51.100.7', userAgent: null, clientId: null, transactionId: 'bench', captcha: {}, proof: null, deviceToken: null },
-  ),
-);
-results.push({ name: 'pipeline, unknown account (dummy verify)', opsPerSec: pipeline, baseline: 'raw' });
+const started = performance.now();
+const results: BenchResult[] = [];
+const failed: string[] = [];
+for (const bench of selected) {
+  try {
+    results.push(await bench.run({ quick }));
+  } catch (error) {
+    failed.push(bench.name);
+    console.error(`\n!! ${bench.name} failed: ${(error as Error).stack ?? error}`);
+  }
+}
 
-console.log(`\nPortcullis benchmarks (${DURATION_MS} ms each, concurrency ${CONCURRENCY}, argon2id m=${PARAMS.memoryCost} t=${PARAMS.timeCost} p=${PARAMS.parallelism}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 4})\n`);
-console.log('benchmark'.padEnd(44) + 'ops/s'.padStart(10) + '   ratio to raw argon2id verify');
-for (const r of results) console.log(r.name.padEnd(44) + r.opsPerSec.toFixed(1).padStart(10) + `   ${(r.opsPerSec / raw).toFixed(2)}`);
-console.log('\nReading: a login costs one argon2id verify plus bookkeeping, so its ratio should stay close to 1;');
-console.log('a blocked attempt skips hashing, so its ratio should be well above 1.');
-
-await app.close();
-rmSync(dataDir, { recursive: true, force: true });
-
-// The breached-password index benchmark (also runs alone: npm run bench:breach).
-await runBreachBench();
+// The summary: every figure that has a target or a ratio, one line each.
+console.log(`\n== Summary (${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${os.loadavg()[0]!.toFixed(2)}) ==`);
+for (const r of results) {
+  for (const f of r.figures) {
+    if (f.target === undefined) continue;
+    const shown = f.target.startsWith('ratio') && f.ratio !== undefined ? `ratio ${f.ratio.toFixed(3)}` : fmt(f.value, f.unit);
+    console.log(`${f.met ? 'MET    ' : 'NOT MET'}  ${r.name.padEnd(17)} ${f.name.padEnd(52)} ${shown.padEnd(18)} target ${f.target}`);
+  }
+  const disturbed = r.warnings.filter((w) => w.startsWith('disturbed')).length;
+  if (disturbed) console.log(`         ${r.name.padEnd(17)} (${disturbed} phase(s) disturbed by other processes; see its table)`);
+}
+const summary = newResult('summary', 'Benchmark summary', quick, { only: selected.map((b) => b.name) });
+summary.seconds = Math.round((performance.now() - started) / 100) / 10;
+summary.details = {
+  results: results.map((r) => ({ name: r.name, seconds: r.seconds, figures: r.figures, warnings: r.warnings, cpu: r.cpu })),
+  failed,
+};
+if (!only) console.log(`summary: ${writeResult(summary)}`);
+if (failed.length) {
+  console.error(`failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
+}

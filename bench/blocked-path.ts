@@ -1,0 +1,148 @@
+// Benchmark 2: the blocked path. Login attempts from a blocked (account, IP) pair and from a throttled IP are refused
+// before any hashing; how many per second, against a bare Fastify route in the same process layout with the same
+// client (autocannon). The argon2 counter must not move during the blocked runs.
+import { pathToFileURL } from 'node:url';
+import { cannon, type CannonResult } from './lib/cannon.js';
+import { Connection, csrfIn } from './lib/http.js';
+import { startCpuWindow } from './lib/machine.js';
+import { Browser, counters, DESKTOP_CHROME_UA, eventDelta, type BenchUser } from './lib/portcullis.js';
+import { fmt, newResult, noteDisturbance, printFigures, ratioFigure, writeResult, type BenchResult, type Figure } from './lib/report.js';
+import { costPerOp, costSnapshot, ownCpu, startServerProcess, type ServerProcess } from './lib/server.js';
+
+const CONFIG = {
+  bot: { loginMode: 'never' },
+  passkeys: { offerAfterPasswordLogin: false },
+  // The attacker IPs arrive in X-Forwarded-For from the benchmark client on loopback, as behind a reverse proxy.
+  trustProxy: 'loopback',
+};
+const BLOCKED_IP = '203.0.113.7';
+
+/** autocannon records latency in whole milliseconds: a bare route's p50 of 0 means "under 1 ms", and has no ratio. */
+function latencyFigure(name: string, value: number, baselineName: string, baseline: number): Figure {
+  return baseline > 0
+    ? { name, value, unit: 'ms', baseline: { name: baselineName, value: baseline, unit: 'ms' }, ratio: value / baseline }
+    : { name, value, unit: 'ms', baseline: { name: `${baselineName}, under autocannon's 1 ms resolution`, value: baseline, unit: 'ms' } };
+}
+const THROTTLED_IP = '203.0.113.8';
+
+/** Fails `times` logins from one browser; returns the status of the last one. */
+async function failLogins(browser: Browser, connection: Connection, emails: (i: number) => string, times: number): Promise<number> {
+  let status = 0;
+  for (let i = 0; i < times; i++) {
+    const page = await browser.send(connection, 'GET', '/login');
+    const res = await browser.send(connection, 'POST', '/login', { csrf: csrfIn(page.body), email: emails(i), password: `wrong password ${i}` });
+    status = res.status;
+  }
+  return status;
+}
+
+/** The fixed request autocannon repeats: this browser's cookies and CSRF token, a wrong password. */
+async function fixedAttempt(browser: Browser, connection: Connection, email: string, ip: string) {
+  const page = await browser.send(connection, 'GET', '/login');
+  return {
+    headers: {
+      'user-agent': DESKTOP_CHROME_UA,
+      'x-forwarded-for': ip,
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: browser.jar.header('/login') ?? '',
+    },
+    body: new URLSearchParams({ csrf: csrfIn(page.body), email, password: 'still the wrong password' }).toString(),
+  };
+}
+
+export async function runBlockedPath(options: { quick: boolean }): Promise<BenchResult> {
+  const s = options.quick ? { durationSec: 2, connections: 10 } : { durationSec: 12, connections: 10 };
+  const result = newResult('blocked-path', '2. The blocked path vs a bare Fastify route', options.quick, {
+    ...s,
+    config: CONFIG,
+    client: 'autocannon, pipelining 1, the same fixed POST /login (cookies, CSRF token, wrong password) for every run',
+    baseline: 'bare Fastify 5 + @fastify/formbody in its own process, GET/POST /login -> 200 "ok"; measured before and after, averaged',
+    blockedPair: `victim account from ${BLOCKED_IP} after 10 wrong passwords (bruteForce.threshold default 10)`,
+    throttledIp: `${THROTTLED_IP} after 100 failed logins over 100 unknown identifiers (throttle.failedLoginsPerDay default 100)`,
+  });
+  const t0 = performance.now();
+  const bare: ServerProcess = await startServerProcess();
+  const server: ServerProcess = await startServerProcess();
+  const connection = new Connection(0);
+  try {
+    const { port: barePort } = await bare.call<{ port: number }>('startBareFastify');
+    const { port } = await server.call<{ port: number }>('startPortcullis', { config: CONFIG });
+    const [victim] = await server.call<BenchUser[]>('seedUsers', { prefix: 'victim', count: 1, password: 'Bench-victim-pw-7Qx' });
+    const conn = new Connection(port);
+
+    // The blocked pair: 10 wrong passwords for the victim from BLOCKED_IP; the 11th attempt must be refused (429).
+    const blockedBrowser = new Browser({ 'user-agent': DESKTOP_CHROME_UA, 'x-forwarded-for': BLOCKED_IP });
+    await failLogins(blockedBrowser, conn, () => victim!.email, 10);
+    const blockedReq = await fixedAttempt(blockedBrowser, conn, victim!.email, BLOCKED_IP);
+    // The throttled IP: 100 failures over distinct unknown identifiers empty its bucket.
+    const throttledBrowser = new Browser({ 'user-agent': DESKTOP_CHROME_UA, 'x-forwarded-for': THROTTLED_IP });
+    await failLogins(throttledBrowser, conn, (i) => `nobody${i}@bench.example.com`, 100);
+    const throttledReq = await fixedAttempt(throttledBrowser, conn, 'someone-else@bench.example.com', THROTTLED_IP);
+    for (const [name, req, expect] of [['blocked', blockedReq, 'blocked after too many failed attempts'], ['throttled', throttledReq, 'Too many failed sign-ins have come from your network']] as const) {
+      const probe = await conn.request({ method: 'POST', path: '/login', headers: req.headers, body: req.body });
+      if (probe.status !== 429 || !probe.body.includes(expect)) throw new Error(`the ${name} attempt was not refused as expected: ${probe.status} ${probe.body.slice(0, 200)}`);
+    }
+    conn.close();
+
+    const run = async (phase: string, target: ServerProcess, p: number, req: { headers: Record<string, string>; body: string }): Promise<CannonResult & { cost: ReturnType<typeof costPerOp> }> => {
+      const cpu = startCpuWindow(ownCpu([target]));
+      const c0 = await costSnapshot(target);
+      const r = await cannon({ port: p, method: 'POST', path: '/login', headers: req.headers, body: req.body, connections: s.connections, durationSec: s.durationSec });
+      const cost = costPerOp(c0, await costSnapshot(target), r.total);
+      result.cpu[phase] = await cpu.stop();
+      return { ...r, cost };
+    };
+
+    const bare1 = await run('bare_before', bare, barePort, blockedReq);
+    const c0 = await counters(server);
+    const blocked = await run('blocked_pair', server, port, blockedReq);
+    const c1 = await counters(server);
+    const throttled = await run('throttled_ip', server, port, throttledReq);
+    const c2 = await counters(server);
+    const bare2 = await run('bare_after', bare, barePort, blockedReq);
+
+    const barePerSec = (bare1.perSec + bare2.perSec) / 2;
+    const bareP50 = (bare1.latencyMs.p50 + bare2.latencyMs.p50) / 2;
+    const bareP99 = (bare1.latencyMs.p99 + bare2.latencyMs.p99) / 2;
+    const bareCpuMs = Math.round(((bare1.cost.serverCpuMs + bare2.cost.serverCpuMs) / 2) * 1000) / 1000;
+    const verifiesBlocked = c1.argon2Verifies - c0.argon2Verifies;
+    const verifiesThrottled = c2.argon2Verifies - c1.argon2Verifies;
+    const baseline = { name: 'bare Fastify req/s', value: barePerSec, unit: 'req/s' };
+    const costNote = (r: typeof blocked) => `server CPU ${r.cost.serverCpuMs} ms/request, ${r.cost.sqlStatements} SQL statements; status codes ${JSON.stringify(r.statusCodes)}`;
+    result.figures.push(
+      { name: 'bare Fastify POST /login (baseline)', value: barePerSec, unit: 'req/s', note: `before ${fmt(bare1.perSec)}, after ${fmt(bare2.perSec)} req/s; p50 ${bareP50} ms, p99 ${bareP99} ms; server CPU ${bareCpuMs} ms/request` },
+      ratioFigure('blocked (account, IP) attempts', blocked.perSec, 'req/s', baseline, { min: 0.5 }),
+      latencyFigure('blocked: latency p50', blocked.latencyMs.p50, 'bare p50', bareP50),
+      { ...latencyFigure('blocked: latency p99', blocked.latencyMs.p99, 'bare p99', bareP99), note: costNote(blocked) },
+      { name: 'argon2 verifies during blocked run', value: verifiesBlocked, unit: '', target: '= 0', met: verifiesBlocked === 0 },
+      ratioFigure('throttled IP attempts', throttled.perSec, 'req/s', baseline, { min: 0.5 }),
+      latencyFigure('throttled: latency p50', throttled.latencyMs.p50, 'bare p50', bareP50),
+      { ...latencyFigure('throttled: latency p99', throttled.latencyMs.p99, 'bare p99', bareP99), note: costNote(throttled) },
+      { name: 'argon2 verifies during throttled run', value: verifiesThrottled, unit: '', target: '= 0', met: verifiesThrottled === 0 },
+      // CPU per request moves far less than req/s when other work shares the machine.
+      { name: 'server CPU per blocked attempt', value: blocked.cost.serverCpuMs, unit: 'ms', baseline: { name: 'bare', value: bareCpuMs, unit: 'ms' }, ratio: blocked.cost.serverCpuMs / bareCpuMs },
+      { name: 'server CPU per throttled attempt', value: throttled.cost.serverCpuMs, unit: 'ms', baseline: { name: 'bare', value: bareCpuMs, unit: 'ms' }, ratio: throttled.cost.serverCpuMs / bareCpuMs },
+    );
+    result.details = {
+      bareBefore: bare1,
+      bareAfter: bare2,
+      blocked: { ...blocked, argon2Verifies: verifiesBlocked, events: eventDelta(c0, c1) },
+      throttled: { ...throttled, argon2Verifies: verifiesThrottled, events: eventDelta(c1, c2) },
+    };
+    for (const [name, r, code] of [['blocked', blocked, '429'], ['throttled', throttled, '429']] as const) {
+      const other = r.total - (r.statusCodes[code] ?? 0);
+      if (other > 0 || r.errors > 0) result.warnings.push(`${name}: ${other} responses other than ${code}, ${r.errors} connection errors`);
+    }
+    if (Math.abs(bare1.perSec - bare2.perSec) / barePerSec > 0.2) result.warnings.push(`the bare baseline moved by more than 20% between before and after (${fmt(bare1.perSec)} vs ${fmt(bare2.perSec)} req/s): the machine was busy`);
+    noteDisturbance(result);
+  } finally {
+    connection.close();
+    await Promise.all([server.stop(), bare.stop()]);
+  }
+  result.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  printFigures(result);
+  console.log(`  results: ${writeResult(result)}`);
+  return result;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runBlockedPath({ quick: process.argv.includes('--quick') });
