@@ -92,20 +92,40 @@ async function runBatch(deps: Settings): Promise<{ claimed: number; sent: number
     deps.logger.error({ error: describeError(error) }, 'mail outbox claim failed');
     return { claimed: 0, sent: 0 };
   }
-  const results = await Promise.all(
-    claimed.map((message) =>
-      deliver(deps, message).catch((error: unknown) => {
-        // Usually the store is unreachable; the lease runs out and a later run retries.
-        deps.logger.error({ outboxId: message.id, error: describeError(error) }, 'mail outbox update failed');
-        return false;
-      }),
-    ),
-  );
-  return { claimed: claimed.length, sent: results.filter(Boolean).length };
+  // The lease is short so a crashed node's mail goes out again within seconds; a live worker keeps renewing it.
+  const pending = new Set(claimed.map((m) => m.id));
+  let heldUntil = claimed[0]?.lockedUntil ?? null;
+  const heartbeat =
+    claimed.length > 0
+      ? setInterval(() => {
+          if (heldUntil === null) return;
+          const until = deps.clock.now() + deps.leaseMs;
+          const from = heldUntil;
+          heldUntil = until;
+          deps.outbox.extendLease([...pending], from, until).catch((error: unknown) => deps.logger.warn({ error: describeError(error) }, 'mail lease could not be renewed'));
+        }, Math.max(50, Math.floor(deps.leaseMs / 3)))
+      : null;
+  heartbeat?.unref();
+  try {
+    const results = await Promise.all(
+      claimed.map((message) =>
+        deliver(deps, message)
+          .catch((error: unknown) => {
+            // Usually the store is unreachable; the lease runs out and a later run retries.
+            deps.logger.error({ outboxId: message.id, error: describeError(error) }, 'mail outbox update failed');
+            return false;
+          })
+          .finally(() => pending.delete(message.id)),
+      ),
+    );
+    return { claimed: claimed.length, sent: results.filter(Boolean).length };
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+  }
 }
 
 export function createOutboxWorker(options: OutboxWorkerDeps): OutboxWorker {
-  const deps: Settings = { ...options, batchSize: options.batchSize ?? 10, leaseMs: options.leaseMs ?? 5 * 60_000, random: options.random ?? Math.random };
+  const deps: Settings = { ...options, batchSize: options.batchSize ?? 10, leaseMs: options.leaseMs ?? 20_000, random: options.random ?? Math.random };
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
   let started = false;

@@ -164,6 +164,11 @@ export interface OutboxStore {
    * A message is claimed by at most one worker at a time, across processes and nodes.
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
+  /**
+   * Keeps a live worker's claim: moves the lease of the given still-pending messages from `from` (the lease this worker
+   * holds) to `until`. Messages whose lease changed hands are left alone. Returns how many were extended.
+   */
+  extendLease(ids: readonly string[], from: number, until: number): Promise<number>;
   markSent(id: string, now: number): Promise<void>;
   /** Records a failed attempt; `nextAttemptAt` null marks the message failed for good. */
   markAttemptFailed(id: string, error: string, nextAttemptAt: number | null): Promise<void>;

@@ -76,6 +76,21 @@ for (const backend of backends()) {
         await markAllSent(outbox, ids, now);
       });
 
+      it('extendLease keeps a live worker\'s claim, and never takes over a lease that changed hands', async () => {
+        const { outbox } = context.store;
+        const now = isolatedNow();
+        const ids = await enqueueMany(outbox, 2, now);
+        const claimed = await outbox.claimDue(now, 10, LEASE);
+        assert.equal(claimed.length, 2);
+        assert.equal(await outbox.extendLease(ids, now + LEASE, now + 2 * LEASE), 2);
+        assert.deepEqual(await outbox.claimDue(now + LEASE + 1, 10, LEASE), [], 'the renewed lease still holds after the first one would have run out');
+        assert.equal(await outbox.extendLease(ids, now + LEASE, now + 3 * LEASE), 0, 'a stale lease value renews nothing');
+        assert.equal(await outbox.extendLease([], now, now), 0);
+        const reclaimed = await outbox.claimDue(now + 2 * LEASE + 1, 10, LEASE);
+        assert.equal(reclaimed.length, 2, 'once the renewals stop, another worker can take over');
+        await markAllSent(outbox, ids, now);
+      });
+
       it('outbox messages are claimed by one worker only', async () => {
         // Threat: two workers (or two nodes) sending the same email twice.
         const { outbox } = context.store;

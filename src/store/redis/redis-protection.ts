@@ -23,10 +23,11 @@ local refill = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
 local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or ARGV[1])
 local updated = tonumber(redis.call('HGET', KEYS[1], 'updated') or ARGV[3])
-tokens = math.min(cap, tokens + (now - updated) / refill)
+-- Takes from several nodes can arrive out of clock order: time never runs backwards for the bucket.
+tokens = math.min(cap, tokens + math.max(0, now - updated) / refill)
 if tokens < 1 then return {0, tostring(tokens)} end
 tokens = tokens - 1
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', now)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', math.max(now, updated))
 redis.call('PEXPIRE', KEYS[1], math.ceil(cap * refill))
 return {1, tostring(tokens)}`;
 

@@ -59,6 +59,17 @@ export function sqlOutboxStore(db: Kysely<Database>, dialect: SqlDialect): Outbo
         .execute();
       return rows.map(decodeOutbox).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
     },
+    async extendLease(ids, from, until) {
+      if (ids.length === 0) return 0;
+      const result = await db
+        .updateTable('outbox')
+        .set({ locked_until: until })
+        .where('id', 'in', [...ids])
+        .where('status', '=', 'pending')
+        .where('locked_until', '=', from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     async markSent(id, now) {
       await db.updateTable('outbox').set({ status: 'sent', sent_at: now, sealed_content: null, locked_until: null, attempts: sql`attempts + 1` }).where('id', '=', id).execute();
     },
