@@ -142,8 +142,9 @@ export function createWebhookWorker(options: WebhookWorkerDeps): WebhookWorker {
   const deps: Settings = {
     ...options,
     batchSize: options.batchSize ?? 10,
-    // Comfortably longer than a request can take, so a slow receiver never outlives the claim.
-    leaseMs: options.leaseMs ?? Math.max(5 * 60_000, options.timeoutMs * 3),
+    // Every send is bounded by timeoutMs, so three timeouts (at least 30 s) cover a batch; a crashed node's
+    // deliveries are free again that soon.
+    leaseMs: options.leaseMs ?? Math.max(30_000, options.timeoutMs * 3),
     random: options.random ?? Math.random,
     fetch: options.fetch ?? globalThis.fetch,
   };
