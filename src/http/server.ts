@@ -29,7 +29,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     trustProxy: options.trustProxy === false ? false : options.trustProxy,
     bodyLimit: 64 * 1024,
     // Passkey credential ids in API paths can exceed Fastify's default of 100 characters.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     requestIdHeader: false,
     return503OnClosing: true,
     // Routing errors (overlong or undecodable URLs) get our error page, not Fastify's JSON echo of the URL.
