@@ -32,6 +32,8 @@ export async function assetRoutes(app: FastifyInstance): Promise<void> {
   app.get('/assets/portcullis.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(css),
   );
+  // Browsers ask for it on every page; an empty answer keeps their consoles free of 404s.
+  app.get('/favicon.ico', async (_request, reply) => reply.header('cache-control', 'public, max-age=86400').code(204).send());
   for (const [name, entry] of Object.entries(BUNDLES)) {
     if (!existsSync(new URL(entry, WEB_DIR))) continue;
     const code = await bundle(entry);
