@@ -182,7 +182,8 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
       },
     },
   };
-  const webhookDispatcher = createWebhookDispatcher({ store: opened, clock, logger });
+  // Every security event (several per login) consults the webhook list; a 2 s cache keeps that off the login path.
+  const webhookDispatcher = createWebhookDispatcher({ store: opened, clock, logger, listCacheMs: 2_000 });
   eventObservers.push((event) => webhookDispatcher.onEvent(event));
   const webhookWorker = createWebhookWorker({
     store: opened,

@@ -15,6 +15,11 @@ export interface WebhookDispatcherDeps {
   store: Pick<Store, 'webhooks'>;
   clock: Clock;
   logger: WebhookLogger;
+  /**
+   * Reuse the webhook list this long instead of reading it for every security event (0: read each time). A new or
+   * changed webhook then takes effect within this time on every node.
+   */
+  listCacheMs?: number;
 }
 
 export interface WebhookDispatcher {
@@ -69,13 +74,22 @@ export function webhookWants(hook: Webhook, code: string): boolean {
 }
 
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDispatcher {
+  let cached: { at: number; hooks: Webhook[] } | null = null;
+  async function currentHooks(): Promise<Webhook[]> {
+    const now = deps.clock.now();
+    const ttl = deps.listCacheMs ?? 0;
+    if (cached && ttl > 0 && now >= cached.at && now - cached.at < ttl) return cached.hooks;
+    const hooks = await deps.store.webhooks.list();
+    cached = { at: now, hooks };
+    return hooks;
+  }
   return {
     async onEvent(event) {
       // A test delivery is addressed to one webhook by the operator, never fanned out.
       if (event.code === 'webhook_test') return;
       let hooks: Webhook[];
       try {
-        hooks = (await deps.store.webhooks.list()).filter((hook) => webhookWants(hook, event.code));
+        hooks = (await currentHooks()).filter((hook) => webhookWants(hook, event.code));
       } catch (error) {
         deps.logger.error({ eventId: event.id, code: event.code, error: (error as Error)?.message ?? String(error) }, 'webhook lookup failed; event not delivered to webhooks');
         return;

@@ -7,6 +7,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { Browser, hiddenCsrf } from '../helpers/oidc-flow.js';
 import { addWebhook, webhookSealKey } from '../../src/webhooks/webhook-admin.js';
 import { verifyWebhookSignature } from '../../src/webhooks/signing.js';
+import { createWebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 
 describe('webhooks in the running app', () => {
   let app: TestApp;
@@ -49,5 +50,24 @@ describe('webhooks in the running app', () => {
     assert.equal(verifyWebhookSignature('wrong-secret', String(delivery!.headers['portcullis-signature']), delivery!.body, Date.now()), false);
     await app.webhookWorker.runOnce();
     assert.equal(received.length, 1, 'not delivered twice');
+  });
+
+  test('the dispatcher reuses the webhook list within its cache window, then sees a new webhook', async () => {
+    let now = Date.now();
+    const clock = { now: () => now };
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const dispatcher = createWebhookDispatcher({ store: app.store, clock, logger: quiet, listCacheMs: 2_000 });
+    const sealKey = webhookSealKey(app.config.secret);
+    const first = await addWebhook({ store: app.store, clock, sealKey }, { url: `${url}/a`, codes: ['login_unblocked'] });
+    const event = await app.store.events.append({ code: 'login_unblocked', outcome: 'success', reason: 'test' }, now);
+    await dispatcher.onEvent(event);
+    const second = await addWebhook({ store: app.store, clock, sealKey }, { url: `${url}/b`, codes: ['login_unblocked'] });
+    await dispatcher.onEvent(event);
+    const forSecond = async () => (await app.store.webhooks.listDeliveries({ webhookId: second.webhook.id, limit: 10 })).length;
+    assert.equal((await app.store.webhooks.listDeliveries({ webhookId: first.webhook.id, limit: 10 })).length >= 2, true);
+    assert.equal(await forSecond(), 0, 'within the window the cached list is used');
+    now += 2_001;
+    await dispatcher.onEvent(event);
+    assert.equal(await forSecond(), 1, 'after it the new webhook receives events');
   });
 });
