@@ -9,6 +9,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { addClient } from '../../src/admin/clients.js';
 import { createUser } from '../../src/admin/users.js';
+import { addWebhook, webhookSealKey } from '../../src/webhooks/webhook-admin.js';
 import {
   authorizeUrl,
   authorizeWithLogin,
@@ -547,6 +548,46 @@ test('CSP is on every page', async () => {
       assert.equal(csp.includes('unsafe-eval'), false, `${label} has no unsafe-eval`);
       assert.deepEqual(directives.get('frame-ancestors'), ["'none'"], `${label} cannot be framed`);
       assert.equal(/<script(?![^>]*\bsrc=)[^>]*>/i.test(response.body), false, `${label} has no inline script`);
+    }
+  });
+});
+
+test('device cookies are hashed at rest', async () => {
+  // Threat: a database dump letting someone pose as a user's known device and skip the new-device checks.
+  await withApp({}, async (app) => {
+    const fixture = await seedPublicClient(app);
+    const browser = new Browser(app.server);
+    await authorizeWithLogin(app, fixture, { browser });
+    const cookie = browser.jar.get('portcullis_device');
+    assert.ok(cookie, 'the login set a device cookie');
+    const [device] = await app.store.devices.listForUser(fixture.user.id, 0);
+    assert.ok(device, 'the device is remembered');
+    assert.notEqual(device.deviceHash, cookie);
+    assert.equal(bytesAtRest(app).includes(Buffer.from(cookie)), false, 'no plaintext device cookie in the database files');
+  });
+});
+
+test('webhook signing secrets are sealed at rest', async () => {
+  // Threat: a database dump letting someone forge signed deliveries to an operator's SIEM.
+  await withApp({}, async (app) => {
+    const { secret, webhook } = await addWebhook({ store: app.store, clock: app.clock, sealKey: webhookSealKey(app.config.secret) }, { url: 'https://siem.example.com/hook' });
+    assert.equal(JSON.stringify(webhook).includes(secret), false, 'the returned record has no secret');
+    assert.equal(JSON.stringify(await app.store.webhooks.list()).includes(secret), false, 'the stored record holds only the sealed form');
+    assert.equal(bytesAtRest(app).includes(Buffer.from(secret)), false, 'no plaintext secret in the database files');
+  });
+});
+
+test('login tokens are not management-API tokens', async () => {
+  // Threat: an app's user access token (or ID token) used against /api/v1 to act as an administrator.
+  await withApp({}, async (app) => {
+    const fixture = await seedPublicClient(app);
+    const result = await authorizeWithLogin(app, fixture, { scope: 'openid email' });
+    const tokens = await exchangeCode(app.server, { code: result.code, verifier: result.verifier, clientId: fixture.clientId });
+    assert.equal(tokens.status, 200);
+    for (const token of [tokens.body.access_token, tokens.body.id_token] as string[]) {
+      const response = await app.server.inject({ method: 'GET', url: '/api/v1/users', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.statusCode, 401);
+      assert.equal(response.json().error, 'unauthorized');
     }
   });
 });
