@@ -21,7 +21,7 @@ import { sweepSessions, type SweepResult } from './sessions/session-sweeper.js';
 import { createSessionLinks } from './oidc/session-link.js';
 import { createAppLogout } from './oidc/app-logout.js';
 import { createKeyReloader, type KeyReloader } from './oidc/key-reload.js';
-import { appsOfStoredSession, frontChannelUrls } from './oidc/front-channel.js';
+import { frontChannelUrls } from './oidc/front-channel.js';
 import { SESSION_COOKIE } from './http/auth-session.js';
 import { sessionStatusRoutes } from './http/routes/session-status.js';
 import { createFlowRepository } from './login/flow-repository.js';
@@ -422,14 +422,7 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
       secureCookies: config.cookieSecure,
       passkeysEnabled: config.passkeys.enabled,
       deviceRememberMs: config.risk.rememberDevicesFor,
-      frontChannelFor: async (sessionId) => {
-        const apps = [];
-        for (const uid of await links.oidcSessionsOf(sessionId, clock.now())) {
-          const record = await store.oidc.findByUid('Session', uid, clock.now());
-          if (record) apps.push(...appsOfStoredSession(record.payload));
-        }
-        return frontChannelUrls(provider, config.issuer, apps);
-      },
+      frontChannelFor: async (sessionId) => frontChannelUrls(provider, config.issuer, await appLogout.appsOf(sessionId)),
       deviceHashOf: (request) => {
         const token = readDeviceToken(request);
         return token ? risk.deviceHash(token) : null;

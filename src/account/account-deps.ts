@@ -40,8 +40,12 @@ export function describeDuration(ms: number): string {
   return `${Math.round(ms / 60_000)} minutes`;
 }
 
-/** Ends every browser session and every OIDC grant, token and provider session of a user. */
-export async function endAllSessions(deps: Pick<AccountDeps, 'store' | 'clock'>, userId: string): Promise<void> {
-  await deps.store.sessions.revokeAllForUser(userId, deps.clock.now());
+/**
+ * Ends every browser session and every OIDC grant, token and code of a user (provider sessions stay for the session
+ * sweep, which tells their apps). Returns how many browser sessions it ended.
+ */
+export async function endAllSessions(deps: Pick<AccountDeps, 'store' | 'clock'>, userId: string): Promise<number> {
+  const ended = await deps.store.sessions.revokeAllForUser(userId, deps.clock.now());
   await deps.store.oidc.revokeByAccountId(userId);
+  return ended;
 }

@@ -279,8 +279,7 @@ export function createAdminService(deps: AdminServiceDeps) {
         if (!session || session.userId !== user.id) throw new PortcullisError('not_found', { message: 'No session with this id for this user.' });
         count = (await store.sessions.revoke(session.id, clock.now(), 'revoked')) ? 1 : 0;
       } else {
-        count = await store.sessions.revokeAllForUser(user.id, clock.now());
-        await store.oidc.revokeByAccountId(user.id);
+        count = await endAllSessions(deps, user.id);
       }
       await record(principal, 'admin_sessions_revoked', user, { sessionId, count });
       return count;

@@ -5,16 +5,15 @@ import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
 import type { SessionService } from '../sessions/session-service.js';
 import { SESSION_COOKIE } from './routes/interaction.js';
-import { allowFrames, frontChannelUrls, type SessionApp } from '../oidc/front-channel.js';
+import { allowFrames, appsOfStoredSession, frontChannelUrls, type SessionApp } from '../oidc/front-channel.js';
 import { signedOutPage } from './views/pages.js';
 
 export function logoutHook(provider: Provider, deps: { sessions: SessionService; store: Store; clock: Clock; logger: Logger; issuer: string; productName: string }): void {
   provider.on('end_session.success', (ctx) => {
-    // The destroyed session object still lists its apps: their front-channel pages load on the way out.
-    const authorizations = (ctx.oidc.session?.authorizations ?? {}) as Record<string, { sid?: string } | undefined>;
-    const apps: SessionApp[] = Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: a?.sid }));
     // "No, stay signed in" logs out of the asking app only: the Portcullis session (and the other apps) stay.
     if (!ctx.oidc.params?.logout) return;
+    // The destroyed session object still lists its apps: their front-channel pages load on the way out.
+    const apps = appsOfStoredSession({ authorizations: ctx.oidc.session?.authorizations });
     ctx.state.portcullisLogout = { accountId: ctx.oidc.session?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null, apps };
   });
   // Koa runs this after the provider's handler but before the response goes out, so the revocation is done when the browser moves on.

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import type { OidcModelStore } from '../store/store.js';
 import type { SessionLinks } from './session-link.js';
+import { appsOfStoredSession, type SessionApp } from './front-channel.js';
 
 interface StoredOidcSession {
   jti?: string;
@@ -15,16 +16,28 @@ interface StoredOidcSession {
 export interface AppLogout {
   /** Returns how many back-channel logout tokens were delivered (failures are logged, not retried). */
   sessionEnded(sessionId: string): Promise<number>;
+  /** The apps (client and sid) signed in through a Portcullis session, while its provider sessions still exist. */
+  appsOf(sessionId: string): Promise<SessionApp[]>;
 }
 
 export function createAppLogout(provider: Provider, deps: { links: SessionLinks; models: OidcModelStore; clock: Clock; logger: Logger }): AppLogout {
+  /** The stored provider sessions linked to a Portcullis session. */
+  async function providerSessions(sessionId: string): Promise<StoredOidcSession[]> {
+    const out: StoredOidcSession[] = [];
+    for (const uid of await deps.links.oidcSessionsOf(sessionId, deps.clock.now())) {
+      const record = await deps.models.findByUid('Session', uid, deps.clock.now());
+      if (record) out.push(record.payload as StoredOidcSession);
+    }
+    return out;
+  }
+
   return {
+    async appsOf(sessionId) {
+      return (await providerSessions(sessionId)).flatMap((stored) => appsOfStoredSession(stored as Record<string, unknown>));
+    },
     async sessionEnded(sessionId) {
       let delivered = 0;
-      for (const uid of await deps.links.oidcSessionsOf(sessionId, deps.clock.now())) {
-        const record = await deps.models.findByUid('Session', uid, deps.clock.now());
-        if (!record) continue;
-        const stored = record.payload as StoredOidcSession;
+      for (const stored of await providerSessions(sessionId)) {
         for (const [clientId, authorization] of Object.entries(stored.authorizations ?? {})) {
           if (!authorization) continue;
           const client = (await provider.Client.find(clientId).catch(() => undefined)) as

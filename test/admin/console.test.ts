@@ -12,7 +12,8 @@ import { createOrg } from '../../src/admin/users.js';
 import type { Org, User } from '../../src/domain/types.js';
 import type { EventCode, SecurityEvent } from '../../src/events/event-codes.js';
 import type { PasskeyRecord } from '../../src/store/store.js';
-import { webhooksPage, type ConsoleFrame } from '../../src/http/views/admin-pages.js';
+import type { ConsoleFrame } from '../../src/http/views/admin-layout.js';
+import { webhooksPage } from '../../src/http/views/admin-webhooks-page.js';
 
 const PASSWORD = 'portcullis console passphrase 9c41';
 const IMPOSSIBLE_TRAVEL = 'Impossible travel: London, United Kingdom → Sydney, Australia, 16,994 km in 10 min';

@@ -1,4 +1,5 @@
 // The account page (/account) and its own sign-in (/login, /logout). Every form is CSRF-protected and requires a live session.
+import { describeFamily } from '../../protection/risk/device-family.js';
 import { formatUtc } from '../../domain/format-time.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPortcullisError, PortcullisError } from '../../domain/errors.js';
@@ -119,10 +120,6 @@ const NOTICES: Record<string, string> = {
 
 const UNKNOWN_DEVICE = 'That device is not in your list of devices. It may have been forgotten already.';
 
-/** "Chrome on Windows", from the browser and OS families stored with a known device. */
-export function deviceName(device: { browser: string | null; os: string | null }): string {
-  return `${device.browser ?? 'Unknown browser'}${device.os ? ` on ${device.os}` : ''}`;
-}
 
 
 export function accountRoutes(deps: AccountRouteDeps) {
@@ -171,7 +168,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
         twoFactor: { enrolled: Boolean(totp?.confirmedAt), recoveryCodesLeft: await account.store.mfa.countRecoveryCodes(user.id) },
         devices: devices.map((d) => ({
           id: d.id,
-          name: deviceName(d),
+          name: describeFamily(d),
           lastSeen: formatUtc(d.lastSeenAt),
           ip: d.lastIp ?? 'unknown',
           location: d.lastLocation ?? 'Unknown location',

@@ -7,7 +7,7 @@ import type { SecurityEvent } from '../../events/event-codes.js';
 import { consolePrincipal, type Principal } from '../../admin/principal.js';
 import { currentUser } from '../auth-session.js';
 import { sendHtml } from '../link-pages.js';
-import { consoleErrorPage, noAccessPage, type ActorNames, type ConsoleFrame, type ConsoleSection } from '../views/admin-pages.js';
+import { consoleErrorPage, noAccessPage, type ActorNames, type ConsoleFrame, type ConsoleSection } from '../views/admin-layout.js';
 import type { ConsoleDeps } from './admin-console.js';
 
 export const CSRF_SCOPE = 'admin';

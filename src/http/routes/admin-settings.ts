@@ -8,7 +8,7 @@ import { isPortcullisError, PortcullisError } from '../../domain/errors.js';
 import { RUNTIME_KEYS, RUNTIME_SECTIONS, type ProtectionSettings, type RuntimeSection } from '../../settings/runtime-settings.js';
 import type { SettingsRecord } from '../../store/store.js';
 import { sendHtml } from '../link-pages.js';
-import { settingsPage, type SettingFieldView, type SettingKind, type SettingsSectionView } from '../views/admin-pages.js';
+import { settingsPage, type SettingFieldView, type SettingKind, type SettingsSectionView } from '../views/admin-settings-page.js';
 import { doneUrl, noticeFrom, type ConsoleContext, type ConsoleKit } from './admin-common.js';
 import type { ConsoleDeps } from './admin-console.js';
 

@@ -9,7 +9,8 @@ import { normaliseEmail } from '../../store/sql/sql-users.js';
 import { formField, UID_PATTERN } from '../form.js';
 import { sendHtml } from '../link-pages.js';
 import { describeDevice } from '../describe-device.js';
-import { confirmPage, userDetailPage, usersPage, type ConfirmView } from '../views/admin-pages.js';
+import { confirmPage, type ConfirmView } from '../views/admin-layout.js';
+import { userDetailPage, usersPage } from '../views/admin-user-pages.js';
 import { bodyField, doneUrl, noticeFrom, queryParam, type ConsoleContext, type ConsoleKit } from './admin-common.js';
 import type { ConsoleDeps } from './admin-console.js';
 
