@@ -8,7 +8,7 @@ import { deriveKey, hmac } from './crypto/hmac.js';
 import { createPasswordHasher, type PasswordHasher, type PasswordHasherObserver } from './crypto/password-hasher.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { installHttpMetrics, metricsRoutes } from './http/routes/metrics.js';
-import type { SecurityEvent } from './events/event-codes.js';
+import { observeEvents, type EventObserver } from './events/observe-events.js';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { createWebhookWorker, type WebhookWorker } from './webhooks/webhook-worker.js';
 import { listDeliveries, listWebhooks, webhookSealKey } from './webhooks/webhook-admin.js';
@@ -164,23 +164,10 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
     onCollectError: (source, error) => logger.warn({ err: error, source }, 'metrics: queue depth unavailable'),
   });
   // Every appended security event is also seen by the observers (metrics; webhooks once wired).
-  const eventObservers: ((event: SecurityEvent) => void | Promise<void>)[] = [(event) => metrics.onEvent(event)];
+  const eventObservers: EventObserver[] = [(event) => metrics.onEvent(event)];
   const store: Store = {
     ...opened,
-    events: {
-      ...opened.events,
-      async append(event, now) {
-        const saved = await opened.events.append(event, now);
-        for (const observe of eventObservers) {
-          try {
-            await observe(saved);
-          } catch (error) {
-            logger.error({ err: error, code: saved.code }, 'event observer failed');
-          }
-        }
-        return saved;
-      },
-    },
+    events: observeEvents(opened.events, eventObservers, (error, event) => logger.error({ err: error, code: event.code }, 'event observer failed')),
   };
   // Every security event (several per login) consults the webhook list; a 2 s cache keeps that off the login path.
   const webhookDispatcher = createWebhookDispatcher({ store: opened, clock, logger, listCacheMs: 2_000 });

@@ -3,7 +3,7 @@
 import type { Clock } from '../domain/clock.js';
 import { randomId } from '../crypto/tokens.js';
 import type { SecurityEvent } from '../events/event-codes.js';
-import type { EventStore, Store, Webhook } from '../store/store.js';
+import type { Store, Webhook } from '../store/store.js';
 
 export interface WebhookLogger {
   info(obj: object, msg: string): void;
@@ -69,7 +69,7 @@ export function buildWebhookPayload(deliveryId: string, webhookId: string, event
   return JSON.stringify(payload);
 }
 
-export function webhookWants(hook: Webhook, code: string): boolean {
+function webhookWants(hook: Webhook, code: string): boolean {
   return !hook.disabled && (hook.codes.length === 0 || hook.codes.includes(code));
 }
 
@@ -104,21 +104,6 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
           }
         }),
       );
-    },
-  };
-}
-
-/**
- * Wraps an event store so every appended event also goes to the dispatcher (awaited, so the delivery row exists when
- * append returns; the dispatcher never throws, so append fails only when recording the event itself fails).
- */
-export function withWebhookDispatch(events: EventStore, dispatcher: WebhookDispatcher): EventStore {
-  return {
-    ...events,
-    async append(input, now) {
-      const event = await events.append(input, now);
-      await dispatcher.onEvent(event);
-      return event;
     },
   };
 }

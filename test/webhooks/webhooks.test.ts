@@ -24,7 +24,8 @@ import {
   webhookSealKey,
   type WebhookAdminDeps,
 } from '../../src/webhooks/webhook-admin.js';
-import { createWebhookDispatcher, withWebhookDispatch, type WebhookPayload } from '../../src/webhooks/webhook-dispatcher.js';
+import { createWebhookDispatcher, type WebhookPayload } from '../../src/webhooks/webhook-dispatcher.js';
+import { observeEvents } from '../../src/events/observe-events.js';
 import { createWebhookWorker, type WebhookWorker, type WebhookWorkerDeps } from '../../src/webhooks/webhook-worker.js';
 import type { EventStore } from '../../src/store/store.js';
 import { runCli } from '../../src/cli/run-cli.js';
@@ -126,7 +127,10 @@ function makeWorker(store: Store, clock: { now(): number }, logs: string[], over
 
 /** The event store as the app wires it: every appended event also goes to the dispatcher. */
 function dispatchingEvents(store: Store, clock: { now(): number }, logs: string[]): EventStore {
-  return withWebhookDispatch(store.events, createWebhookDispatcher({ store, clock, logger: collectingLogger(logs) }));
+  const dispatcher = createWebhookDispatcher({ store, clock, logger: collectingLogger(logs) });
+  return observeEvents(store.events, [(event) => dispatcher.onEvent(event)], (error) => {
+    throw error;
+  });
 }
 
 async function rawWebhookRows(backend: { name: string }, db: { databaseUrl: string; dataDir: string }): Promise<Record<string, unknown>[]> {
