@@ -1,4 +1,5 @@
 // Self-service sign-up and email verification. Responses never reveal whether an address is registered.
+import { ipKey } from '../../protection/ip/ip-key.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortcullisError, isPortcullisError } from '../../domain/errors.js';
 import type { AccountDeps } from '../../account/account-deps.js';
@@ -37,7 +38,7 @@ export async function imageRoute(bot: BotGuard | null, account: AccountDeps, req
   if (!bot || bot.mode(flow) === 'never') throw new PortcullisError('not_found');
   const now = account.clock.now();
   const perBrowser = await account.store.buckets.take(`captcha-image:${formTransaction(request, flow)}`, 10, 30_000, now);
-  const perIp = perBrowser.allowed ? await account.store.buckets.take(`captcha-image-ip:${normaliseIp(request.ip)}`, 30, 10_000, now) : perBrowser;
+  const perIp = perBrowser.allowed ? await account.store.buckets.take(`captcha-image-ip:${ipKey(normaliseIp(request.ip))}`, 30, 10_000, now) : perBrowser;
   if (!perIp.allowed) throw new PortcullisError('rate_limited', { message: 'Too many new images. Wait a little, then try again.' });
   return reply.header('cache-control', 'no-store').send(await refreshImage(bot, request, flow, account.clock.now()));
 }
