@@ -408,7 +408,8 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
       steps,
       secureCookies: config.cookieSecure,
       passkeysEnabled: config.passkeys.enabled,
-      deviceRememberMs: config.risk.rememberDevicesFor,
+      // Read per page: the remember window can change at runtime.
+      get deviceRememberMs() { return live().risk.rememberDevicesFor; },
       frontChannelFor: async (sessionId) => frontChannelUrls(provider, config.issuer, await appLogout.appsOf(sessionId)),
       deviceHashOf: (request) => {
         const token = readDeviceToken(request);

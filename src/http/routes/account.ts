@@ -124,7 +124,6 @@ const UNKNOWN_DEVICE = 'That device is not in your list of devices. It may have 
 
 export function accountRoutes(deps: AccountRouteDeps) {
   const { account, csrf, productName } = deps;
-  const deviceRememberMs = deps.deviceRememberMs ?? DEFAULT_DEVICE_REMEMBER_MS;
   const deviceHashOf = deps.deviceHashOf ?? (() => null);
   const context = (request: FastifyRequest) => ({ ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
 
@@ -135,7 +134,7 @@ export function accountRoutes(deps: AccountRouteDeps) {
     const events = await account.store.events.list({ userId: user.id, limit: 20 });
     const passkeys = deps.passkeysEnabled ? await listPasskeys(account, user) : null;
     const totp = await account.store.mfa.getTotp(user.id);
-    const devices = await listKnownDevices(account, user.id, deviceRememberMs);
+    const devices = await listKnownDevices(account, user.id, deps.deviceRememberMs ?? DEFAULT_DEVICE_REMEMBER_MS);
     const currentDeviceHash = deviceHashOf(request);
     return sendHtml(
       reply,
