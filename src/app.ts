@@ -13,9 +13,9 @@ import { createWebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { createWebhookWorker, type WebhookWorker } from './webhooks/webhook-worker.js';
 import { listDeliveries, listWebhooks, webhookSealKey } from './webhooks/webhook-admin.js';
 import { createSqlStore } from './store/sql/sql-store.js';
-import { createRedisProtection } from './store/redis/redis-protection.js';
+import { createRedisProtection, type RedisProtection } from './store/redis/redis-protection.js';
 import type { Store } from './store/store.js';
-import { ensureSigningKeys } from './oidc/signing-keys.js';
+import { ensureSigningKeys, initialKeyId } from './oidc/signing-keys.js';
 import { createSessionService } from './sessions/session-service.js';
 import { sweepSessions, type SweepResult } from './sessions/session-sweeper.js';
 import { createSessionLinks } from './oidc/session-link.js';
@@ -48,6 +48,8 @@ import { protectionNotices } from './account/protection-notices.js';
 import { sendBreachDigests } from './account/breached-password.js';
 import type { ProtectionDeps } from './protection/protection-deps.js';
 import { parseAllowlist } from './protection/ip/allowlist.js';
+import { createRefusalMemo } from './protection/refusal-memo.js';
+import { forgettingRefusals } from './protection/forgetting-refusals.js';
 import type { LoginStepDeps } from './http/login/login-steps.js';
 import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
 import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
@@ -114,8 +116,11 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The store, plus the Redis connection behind its counters when configured (for /healthz). */
+export type OpenedStore = Store & { redis?: RedisProtection };
+
 /** Opens the store (migrating it) and derives keys; shared by the server and the CLI. */
-export async function openStore(config: Config): Promise<Store> {
+export async function openStore(config: Config): Promise<OpenedStore> {
   const store = createSqlStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sealKey: deriveKey(config.secret, 'seal-signing-keys') });
   await store.migrate();
   if (!config.redisUrl) return store;
@@ -126,6 +131,7 @@ export async function openStore(config: Config): Promise<Store> {
     attempts: redis.attempts,
     buckets: redis.buckets,
     once: redis.once,
+    redis,
     async close() {
       await redis.close();
       await store.close();
@@ -154,7 +160,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 }
 
-async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
+async function assembleApp(options: AppOptions, opened: OpenedStore): Promise<App> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -165,9 +171,12 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
   });
   // Every appended security event is also seen by the observers (metrics; webhooks once wired).
   const eventObservers: EventObserver[] = [(event) => metrics.onEvent(event)];
+  // Refused logins are remembered for 2 s; whatever lifts a block or a throttle through this node forgets them at once.
+  const refusals = createRefusalMemo({ maxAgeMs: 2_000, maxEntries: 20_000, onRefused: (reason) => metrics.onRefusedFromMemory(reason) });
   const store: Store = {
     ...opened,
     events: observeEvents(opened.events, eventObservers, (error, event) => logger.error({ err: error, code: event.code }, 'event observer failed')),
+    ...forgettingRefusals(opened, refusals),
   };
   // Every security event (several per login) consults the webhook list; a 2 s cache keeps that off the login path.
   const webhookDispatcher = createWebhookDispatcher({ store: opened, clock, logger, listCacheMs: 2_000 });
@@ -183,7 +192,7 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
     timeoutMs: config.webhooks.timeout,
   });
   const hasher = createHasher(config, { onVerify: (seconds) => metrics.observeVerify(seconds) });
-  const keys = await ensureSigningKeys(store.signingKeys, clock.now());
+  const keys = await ensureSigningKeys(store.signingKeys, clock.now(), initialKeyId(config.secret));
   const demoEnabled = config.demo && !config.isProduction;
   if (demoEnabled) {
     await store.clients.upsert({ clientId: DEMO_CLIENT_ID, metadata: demoClientMetadata(config.publicUrl), firstParty: true, createdAt: clock.now() });
@@ -284,6 +293,7 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
     get throttle() {
       return { capacity: live().throttle.failedLoginsPerDay, refillMs: live().throttle.refillEvery };
     },
+    refusals,
     onBlockStarted: notices.onBlockStarted,
     onThrottled: notices.onThrottled,
   };
@@ -385,7 +395,7 @@ async function assembleApp(options: AppOptions, opened: Store): Promise<App> {
   };
   const plugins = [
     assetRoutes,
-    healthRoutes(store),
+    healthRoutes(store, opened.redis ?? null),
     sessionStatusRoutes({ sessions, clients: store.clients, clock, publicUrl: config.publicUrl }),
     homeRoutes({ productName: config.productName, demoEnabled, issuer: config.issuer }),
     interactionRoutes({

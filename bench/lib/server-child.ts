@@ -18,15 +18,33 @@ type Command = { id: number; cmd: string; args: Record<string, unknown> };
 const closers: (() => Promise<void>)[] = [];
 
 let sqlStatements = 0;
+/** BENCH_SQL_PROFILE=<file>: time spent in each SQL statement, written to that file when the server stops. */
+const sqlProfile: Record<string, { runs: number; ms: number }> | null = process.env.BENCH_SQL_PROFILE ? {} : null;
 
-/** Bench-only instrumentation: counts the SQL statements the app prepares (Kysely prepares one per query on SQLite). */
+/**
+ * Bench-only instrumentation: counts the SQL statements the app runs on SQLite. The app reuses prepared statements,
+ * so the runs are counted (every run, get, all and iterate of any statement), not the prepares.
+ */
 async function countSqlStatements(): Promise<void> {
   const { default: Database } = await import('better-sqlite3');
-  const prepare = Database.prototype.prepare;
-  Database.prototype.prepare = function countedPrepare(this: InstanceType<typeof Database>, ...args: Parameters<typeof prepare>) {
-    sqlStatements++;
-    return prepare.apply(this, args);
-  } as typeof prepare;
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, (...args: unknown[]) => unknown>;
+  probe.close();
+  for (const method of ['run', 'get', 'all', 'iterate']) {
+    const original = proto[method]!;
+    proto[method] = function countedRun(this: { source: string }, ...args: unknown[]) {
+      sqlStatements++;
+      if (!sqlProfile) return original.apply(this, args);
+      const started = perf.now();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const entry = (sqlProfile[this.source] ??= { runs: 0, ms: 0 });
+        entry.runs++;
+        entry.ms += perf.now() - started;
+      }
+    };
+  }
 }
 
 let app: App | null = null;
@@ -243,6 +261,10 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
     }
     case 'stop':
       for (const close of closers.reverse()) await close().catch(() => undefined);
+      if (sqlProfile && process.env.BENCH_SQL_PROFILE) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(`${process.env.BENCH_SQL_PROFILE}.${process.pid}.json`, JSON.stringify(sqlProfile, null, 1));
+      }
       setImmediate(() => process.exit(0));
       return null;
     default:

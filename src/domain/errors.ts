@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, message: 'The request is too large.' },
   unsupported_media_type: { status: 415, message: 'This content type is not supported.' },
   rate_limited: { status: 429, message: 'Too many attempts. Wait a while and try again.' },
+  service_unavailable: { status: 503, message: 'Sign-in is temporarily unavailable. Please try again in a minute.' },
   config_invalid: { status: 500, message: 'The server is misconfigured.' },
   internal: { status: 500, message: 'Something went wrong on our side. Try again in a moment.' },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -23,8 +24,10 @@ export class PortcullisError extends Error {
   readonly status: number;
   readonly publicMessage: string;
   readonly detail: string | undefined;
+  /** Sent as `Retry-After` (seconds) with the response, when set. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, options: { message?: string; detail?: string } = {}) {
+  constructor(code: ErrorCode, options: { message?: string; detail?: string; retryAfterSeconds?: number } = {}) {
     const spec = ERROR_CODES[code];
     super(options.detail ?? options.message ?? spec.message);
     this.name = 'PortcullisError';
@@ -32,6 +35,7 @@ export class PortcullisError extends Error {
     this.status = spec.status;
     this.publicMessage = options.message ?? spec.message;
     this.detail = options.detail;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

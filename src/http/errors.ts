@@ -1,4 +1,4 @@
-// Turns every error into a clear 4xx (or a logged 500) as HTML for browsers and JSON for APIs; never a stack trace.
+// Turns every error into a clear 4xx, a 503 with Retry-After while a dependency is down, or a logged 500, as HTML for browsers and JSON for APIs; never a stack trace.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, isPortcullisError, type ErrorCode } from '../domain/errors.js';
 import { errorPage } from './views/pages.js';
@@ -27,6 +27,12 @@ export function installErrorHandling(app: FastifyInstance, productName: string):
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isPortcullisError(error) && error.status < 500) {
       return sendError(request, reply, productName, error.status, error.code, error.publicMessage);
+    }
+    if (isPortcullisError(error) && error.status === 503) {
+      // A dependency (e.g. Redis) is down: an expected condition, so a warning with the detail, not an `unhandled error`.
+      request.log.warn({ code: error.code, detail: error.detail }, 'service unavailable');
+      reply.header('Retry-After', String(error.retryAfterSeconds ?? 60));
+      return sendError(request, reply, productName, 503, error.code, error.publicMessage);
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

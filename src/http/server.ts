@@ -1,6 +1,5 @@
 // Builds the Fastify server: security headers, cookies, forms, the OIDC mount and one plugin per surface.
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import middie from '@fastify/middie';
@@ -8,7 +7,9 @@ import type Provider from 'oidc-provider';
 import type { FastifyBaseLogger } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { installErrorHandling, sendError } from './errors.js';
+import { PortcullisError } from '../domain/errors.js';
 import { forwardedHeaderGuard } from './forwarded-headers.js';
+import { installSecurityHeaders } from './security-headers.js';
 import type { TrustProxySetting } from './client-ip.js';
 
 export interface ServerOptions {
@@ -39,36 +40,27 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
   });
   installErrorHandling(app, options.productName);
-  // Helmet first so its headers also reach oidc-provider's responses (mounted through middie below).
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", ...(options.captchaOrigins ?? [])],
-        frameSrc: ["'self'", ...(options.captchaOrigins ?? [])],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'", ...(options.captchaOrigins ?? [])],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        frameAncestors: ["'none'"],
-        // form-action is deliberately absent: the login POST redirects to the app's own origin (STACK.md).
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-    referrerPolicy: { policy: 'no-referrer' },
-    hsts: options.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
-  });
+  // Security headers first so they also reach oidc-provider's responses (mounted through middie below).
+  installSecurityHeaders(app, { captchaOrigins: options.captchaOrigins, hsts: options.secureCookies });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  await app.register(middie);
-  const guard = forwardedHeaderGuard(options.publicUrl, options.trustProxy);
-  app.use('/oidc', (req: IncomingMessage, _res: ServerResponse, next: () => void) => {
-    guard(req);
-    next();
+  // oidc-provider is mounted through middie in its own context, behind catch-all routes: middie's hook (which copies
+  // the client address, host and query onto every request it sees) then runs for /oidc requests only.
+  await app.register(async (oidc) => {
+    await oidc.register(middie);
+    const guard = forwardedHeaderGuard(options.publicUrl, options.trustProxy);
+    oidc.use('/oidc', (req: IncomingMessage, _res: ServerResponse, next: () => void) => {
+      guard(req);
+      next();
+    });
+    oidc.use('/oidc', options.provider.callback());
+    // Reached only if the provider passed a request on without answering it.
+    const notFound = async () => {
+      throw new PortcullisError('not_found');
+    };
+    oidc.all('/oidc', notFound);
+    oidc.all('/oidc/*', notFound);
   });
-  app.use('/oidc', options.provider.callback());
   for (const plugin of options.plugins) await app.register(plugin);
   return app;
 }

@@ -4,7 +4,7 @@ import type { User } from '../domain/types.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
 import type { EventStore, UserStore } from '../store/store.js';
 import type { EventCode } from '../events/event-codes.js';
-import type { BlockReason } from '../protection/decision.js';
+import type { BlockReason, Decision } from '../protection/decision.js';
 import { normaliseEmail } from '../store/sql/sql-users.js';
 import { ipKey as toIpKey } from '../protection/ip/ip-key.js';
 import { decideReservation, failureStartsBlock } from '../protection/brute-force/brute-force-policy.js';
@@ -103,26 +103,44 @@ const takeThrottleToken: Step = async (deps, ctx) => {
     ctx.throttleTokenTaken = true;
     return;
   }
+  const repeated = deps.protection.refusals.remember({ ipKey: ctx.ipKey }, { reason: decision.reason, until: decision.until }, now);
   ctx.user = await deps.users.findByEmail(ctx.input.email);
-  await event(deps, ctx, 'ip_throttled', 'failure', decision.reason, { ...decision.signals, until: decision.until });
+  await event(deps, ctx, 'ip_throttled', 'failure', decision.reason, { ...decision.signals, until: decision.until, ...repeatedDetail(repeated) });
   ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
   await deps.protection.onThrottled({ user: ctx.user, ip: ctx.input.ip, ipKey: ctx.ipKey }).catch(() => undefined);
 };
 
-/** A cheap read of the (identifier, IP) block before the bot check, so a blocked pair sees the block, not a CAPTCHA. */
-const refuseIfBlocked: Step = async (deps, ctx) => {
+/** Refusals remembered from the last moments: answered from memory, before any store is touched (ADR 0012). */
+const refuseFromMemory: Step = async (deps, ctx) => {
   if (ctx.allowlisted) return;
-  const { attempts, bruteForce } = deps.protection;
+  const refusal = deps.protection.refusals.check(ctx.identifier, ctx.ipKey, deps.clock.now());
+  if (refusal) ctx.verdict = { outcome: 'blocked', reason: refusal.reason, until: refusal.until };
+};
+
+/** Refuses a blocked pair and remembers it; the event counts the attempts refused from memory since the last one. */
+async function refuseBlocked(deps: AttemptDeps, ctx: AttemptContext, decision: Extract<Decision, { action: 'block' }>, ipKey: string): Promise<void> {
   const now = deps.clock.now();
-  const record = await attempts.get(ctx.identifier, ctx.ipKey);
-  if (!record || record.count < bruteForce.threshold || record.lastAt <= now - bruteForce.blockDurationMs) return;
-  const decision = decideReservation({ allowed: false, count: record.count }, record.lastAt, bruteForce);
-  if (decision.action === 'allow') return;
+  const repeated = deps.protection.refusals.remember({ identifier: ctx.identifier, ipKey }, { reason: decision.reason, until: decision.until }, now);
+  // A refused attempt checked no password, so it does not spend the IP's throttle budget.
   if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
   ctx.user = await deps.users.findByEmail(ctx.input.email);
-  await event(deps, ctx, 'login_blocked', 'failure', decision.reason, { ...decision.signals, until: decision.until });
+  await event(deps, ctx, 'login_blocked', 'failure', decision.reason, { ...decision.signals, until: decision.until, ...repeatedDetail(repeated) });
   ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
-};
+}
+
+const repeatedDetail = (repeated: number): Record<string, number> => (repeated > 0 ? { refused_from_memory: repeated } : {});
+
+/**
+ * Before a CAPTCHA is asked for, a blocked pair is told about the block instead (solving it would not help). Without a
+ * challenge the reservation finds the block anyway, so ordinary logins skip this read.
+ */
+async function refuseIfBlocked(deps: AttemptDeps, ctx: AttemptContext): Promise<void> {
+  const { attempts, bruteForce } = deps.protection;
+  const record = await attempts.get(ctx.identifier, ctx.ipKey);
+  if (!record || record.count < bruteForce.threshold || record.lastAt <= deps.clock.now() - bruteForce.blockDurationMs) return;
+  const decision = decideReservation({ allowed: false, count: record.count }, record.lastAt, bruteForce);
+  if (decision.action === 'block') await refuseBlocked(deps, ctx, decision, ctx.ipKey);
+}
 
 /** Bot detection: when the pattern looks automated, a valid CAPTCHA solution is required before anything else happens. */
 const requireHumanProof: Step = async (deps, ctx) => {
@@ -136,6 +154,8 @@ const requireHumanProof: Step = async (deps, ctx) => {
     await event(deps, ctx, 'captcha_would_challenge', 'info', assessment.reasons.join(','), { signals });
     return;
   }
+  await refuseIfBlocked(deps, ctx);
+  if (ctx.verdict) return;
   ctx.captchaRequired = true;
   const verdict = await deps.bot.verify(input.transactionId, input.captcha, input.ip, now);
   if (verdict.ok) {
@@ -171,11 +191,7 @@ const reserveAttemptSlot: Step = async (deps, ctx) => {
     ctx.reservedCount = reservation.count;
     return;
   }
-  // A refused attempt checked no password, so it does not spend the IP's throttle budget.
-  if (ctx.throttleTokenTaken) await deps.protection.buckets.refund(throttleKey(ctx.ipKey), deps.protection.throttle.capacity);
-  ctx.user = await deps.users.findByEmail(ctx.input.email);
-  await event(deps, ctx, 'login_blocked', 'failure', decision.reason, { ...decision.signals, until: decision.until });
-  ctx.verdict = { outcome: 'blocked', reason: decision.reason, until: decision.until };
+  await refuseBlocked(deps, ctx, decision, decision.reason === 'account_locked' ? '*' : ctx.ipKey);
 };
 
 /** Loads the account, if any. Unknown identifiers continue down the same path. */
@@ -275,8 +291,8 @@ const recordSuccess: Step = async (deps, ctx) => {
 /** The order is the design: cheap checks, then the reservation, then hashing, then bookkeeping. */
 export const PASSWORD_ATTEMPT_STEPS: readonly Step[] = [
   checkAllowlist,
+  refuseFromMemory,
   takeThrottleToken,
-  refuseIfBlocked,
   requireHumanProof,
   reserveAttemptSlot,
   loadAccount,

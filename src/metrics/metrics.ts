@@ -2,6 +2,7 @@
 // argon2 verifications and HTTP responses; queue depths are read from the store when Prometheus scrapes.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_CODES, type EventCode, type SecurityEvent } from '../events/event-codes.js';
+import type { BlockReason } from '../protection/decision.js';
 
 export const LOGIN_METHODS = ['password', 'passkey', 'login_link', 'sso'] as const;
 export type LoginMethod = (typeof LOGIN_METHODS)[number];
@@ -78,6 +79,8 @@ export interface Metrics {
   readonly contentType: string;
   /** Counts one appended security event. */
   onEvent(event: Pick<SecurityEvent, 'code' | 'reason'>): void;
+  /** Counts a login refused from the refusal memory (no event is written for it; ADR 0012). */
+  onRefusedFromMemory(reason: BlockReason): void;
   /** Records one argon2 verification (real or dummy). */
   observeVerify(seconds: number): void;
   /** Records one HTTP response. */
@@ -190,6 +193,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (login) logins.labels(login.outcome, login.method).inc();
       const kind = protectionKind(event);
       if (kind) protections.labels(kind).inc();
+    },
+    onRefusedFromMemory(reason) {
+      protections.labels(reason === 'ip_throttled' ? 'ip_throttled' : reason === 'account_locked' ? 'account_locked' : 'brute_force_block').inc();
     },
     observeVerify(seconds) {
       verifies.inc();

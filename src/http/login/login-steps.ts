@@ -11,8 +11,8 @@ import type { FlowRepository } from '../../login/flow-repository.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
 import { normaliseIp } from '../client-ip.js';
-import { passwordLogin, startSession, type PasswordLoginDeps } from '../password-login.js';
-import { loginPage } from '../views/pages.js';
+import { passwordLogin, rememberedRefusal, startSession, type PasswordLoginDeps, type PasswordLoginFailure } from '../password-login.js';
+import { loginPage, refusedPage } from '../views/pages.js';
 import { passkeyOfferPage, secondFactorPage, stepUpPage } from '../views/login-steps-pages.js';
 import type { LoginRecorder, PasskeyPort, SecondFactorPort, StepUpPort } from './ports.js';
 import { ensureDeviceToken } from '../device-cookie.js';
@@ -165,6 +165,12 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     );
   }
 
+  /** A refused attempt checked no password and changes nothing in the transaction: a small page, no flow write. */
+  function renderRefusal(reply: FastifyReply, tx: Transaction, outcome: PasswordLoginFailure) {
+    if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
+    return sendHtml(reply, outcome.status, refusedPage({ productName: deps.productName, message: outcome.error ?? '', backUrl: surface.urls(tx).page }));
+  }
+
   async function renderStep(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow, status = 200, error: string | null = null) {
     const urls = surface.urls(tx);
     const token = csrf.issue(request, reply, surface.csrfScope(tx));
@@ -230,12 +236,15 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       csrf.verify(request, surface.csrfScope(tx));
       const email = formField(request.body, 'email', { max: 320, label: 'Email' }).trim();
       const password = formField(request.body, 'password', { max: 1024, label: 'Password' });
+      const remembered = rememberedRefusal(request, deps.login, email);
+      if (remembered) return renderRefusal(reply, tx, remembered);
       const flow = await load(tx);
       if (flow.state !== 'credentials') throw new PortcullisError('interaction_expired');
       const body = request.body as Record<string, unknown>;
       const captcha = Object.fromEntries(CAPTCHA_FIELD_NAMES.map((name) => [name, typeof body[name] === 'string' ? (body[name] as string).slice(0, 20_000) : undefined]));
       const outcome = await passwordLogin(request, reply, deps.login, { email, password, clientId: tx.clientId, transactionId: tx.key, captcha, proof: body.proof });
       if (!outcome.ok) {
+        if (outcome.refused) return renderRefusal(reply, tx, outcome);
         if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
         if (!outcome.challenge) await advance(tx, flow, 'password_failed');
         return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice }, outcome.challenge ?? false);

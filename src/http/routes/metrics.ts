@@ -38,12 +38,12 @@ export interface HttpMetricsOptions {
 }
 
 /**
- * The route label: Fastify's route pattern, the mount's name for the OIDC provider (served through middie, so Fastify
- * sees no route), or 'unmatched'. Never the raw URL, so the number of series stays bounded.
+ * The route label: Fastify's route pattern, the mount's name for the OIDC provider (served through middie behind
+ * its catch-all routes), or 'unmatched'. Never the raw URL, so the number of series stays bounded.
  */
 export function routeLabel(request: FastifyRequest, mounts: Record<string, string>): string {
   const pattern = request.routeOptions.url;
-  if (pattern && !request.is404) return pattern;
+  if (pattern && !request.is404 && !Object.hasOwn(mounts, pattern.endsWith('/*') ? pattern.slice(0, -2) : pattern)) return pattern;
   // middie rewrites request.url to the part after the mount prefix; originalUrl keeps what the client sent.
   const raw = (request.raw as { originalUrl?: string }).originalUrl ?? request.url;
   const path = raw.split('?', 1)[0] ?? '';

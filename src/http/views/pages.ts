@@ -99,8 +99,19 @@ export function messagePage(productName: string, title: string, message: string,
   });
 }
 
+/** A refused sign-in (blocked pair, throttled network, locked account): what happened and what the person can do. */
+export function refusedPage(v: { productName: string; message: string; backUrl: string }): string {
+  return layout({
+    title: 'Sign-in paused',
+    productName: v.productName,
+    body: html`<h1>Sign-in paused</h1>
+<div class="alert error" role="alert">${v.message}</div>
+<p class="links"><a href="/password/forgot">Reset your password</a> · <a href="${v.backUrl}">Back to sign in</a></p>`,
+  });
+}
+
 export function errorPage(productName: string, status: number, message: string): string {
-  const title = status === 404 ? 'Page not found' : status === 429 ? 'Too many attempts' : status >= 500 ? 'Something went wrong' : 'We could not do that';
+  const title = status === 404 ? 'Page not found' : status === 429 ? 'Too many attempts' : status === 503 ? 'Temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'We could not do that';
   return layout({ title, productName, body: html`<h1>${title}</h1><div class="alert error" role="alert">${message}</div>` });
 }
 

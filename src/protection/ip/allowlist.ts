@@ -6,6 +6,7 @@ export interface Allowlist {
 }
 
 export function parseAllowlist(entries: readonly string[]): Allowlist {
+  if (entries.every((entry) => !entry.trim())) return { has: () => false };
   const list = new BlockList();
   for (const raw of entries) {
     const entry = raw.trim();

@@ -1,5 +1,8 @@
 // Brute-force slots, token buckets and once-keys in Redis. Every read-modify-write is one Lua script, so it is atomic across nodes.
+// While Redis is down every operation fails within about a second with `service_unavailable` (503): the protections
+// fail closed, and nothing is queued to run later.
 import { Redis } from 'ioredis';
+import { PortcullisError } from '../../domain/errors.js';
 import type { AttemptRecord, AttemptStore, BucketRecord, OnceStore, RateLimitStore } from '../store.js';
 
 // KEYS[1] attempt hash, KEYS[2] per-identifier index set; ARGV: limit, now, stale, member, ttlMs
@@ -48,13 +51,89 @@ export interface RedisProtection {
   attempts: AttemptStore;
   buckets: RateLimitStore;
   once: OnceStore;
+  /** Resolves when Redis answers PING; throws `service_unavailable` otherwise (for /healthz). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** How long an operation waits for a (re)connection before failing. */
+const CONNECT_WAIT_MS = 1_000;
+/** How long one command may take once sent. */
+const COMMAND_TIMEOUT_MS = 1_000;
+/** The longest pause between reconnection attempts, so a node notices within it that Redis is back. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/** Replies that mean "Redis cannot serve now" rather than "this command is wrong". */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|OOM|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|MISCONF|NOREPLICAS)\b/;
+const RETRY_AFTER_SECONDS = 60;
+
+function unavailable(reason: string): PortcullisError {
+  return new PortcullisError('service_unavailable', { detail: `Redis unavailable: ${reason}`, retryAfterSeconds: RETRY_AFTER_SECONDS });
+}
+
+/** Connection loss, timeouts and "cannot serve now" replies become `service_unavailable`; anything else (a bug) stays as it is. */
+function classify(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return error;
+  if (error.name === 'ReplyError' && !UNAVAILABLE_REPLY.test(error.message)) return error;
+  return unavailable(error.message);
+}
+
 export function createRedisProtection(url: string, options: { prefix?: string; attemptTtlMs?: number } = {}): RedisProtection {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
-  // A Redis outage surfaces as failed requests (and a 500 logged), never as a crashed process.
+  const redis = new Redis(url, {
+    lazyConnect: false,
+    // No offline queue: a command issued while disconnected fails at once instead of waiting, and never runs late
+    // (a brute-force reservation replayed after an outage would count an attempt that was already refused).
+    enableOfflineQueue: false,
+    // Likewise a command whose reply was lost with the connection is not resent on reconnect (it may have run).
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: 2_000,
+    // Keep trying for ever, at most a second apart, so the node recovers on its own once Redis is back.
+    retryStrategy: (times: number) => Math.min(100 * times, MAX_RECONNECT_DELAY_MS),
+  });
+  // A Redis outage surfaces as 503 responses (see guarded below), never as a crashed process.
   redis.on('error', () => undefined);
+
+  // One shared wait for the next 'ready' (at start and after a disconnect), each caller bounded by CONNECT_WAIT_MS.
+  let nextReady: Promise<void> | null = null;
+  async function whenReady(): Promise<void> {
+    if (redis.status === 'ready') return;
+    if (redis.status === 'end') throw unavailable('the connection is closed');
+    nextReady ??= new Promise<void>((resolve) => {
+      redis.once('ready', () => {
+        nextReady = null;
+        resolve();
+      });
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(unavailable(`not connected (status ${redis.status}) after ${CONNECT_WAIT_MS} ms`)), CONNECT_WAIT_MS);
+    });
+    try {
+      await Promise.race([nextReady, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs one store operation against Redis, mapping outages to `service_unavailable`. */
+  async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+    await whenReady();
+    try {
+      return await operation();
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  /** The same store with every method guarded. */
+  function guardAll<S extends object>(store: S): S {
+    const entries = Object.entries(store).map(([name, method]) => [name, (...args: unknown[]) => guarded(() => (method as (...a: unknown[]) => Promise<unknown>)(...args))]);
+    return Object.fromEntries(entries) as S;
+  }
+
   const p = options.prefix ?? 'portcullis:';
   const attemptTtl = options.attemptTtlMs ?? 31 * 86_400_000;
   const attemptKey = (identifier: string, ipKey: string) => `${p}bf:${encodeURIComponent(identifier)}:${ipKey}`;
@@ -67,7 +146,7 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
     return { identifier, ipKey, count: Number(data.count), lastAt: Number(data.last) };
   }
 
-  const attempts: AttemptStore = {
+  const attempts: AttemptStore = guardAll<AttemptStore>({
     async reserve(identifier, ipKey, limit, now, resetAfterMs) {
       const [ok, count] = (await redis.eval(RESERVE, 2, attemptKey(identifier, ipKey), indexKey(identifier), limit, now, now - resetAfterMs, ipKey, Math.max(attemptTtl, resetAfterMs))) as [number, number];
       return { allowed: ok === 1, count: Number(count) };
@@ -98,9 +177,14 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
       } while (cursor !== '0' && out.length < limit);
       return out.sort((a, b) => b.lastAt - a.lastAt).slice(0, limit);
     },
-  };
+  });
 
-  const buckets: RateLimitStore = {
+  async function readBucket(key: string): Promise<BucketRecord | null> {
+    const data = await redis.hgetall(bucketKey(key));
+    return data.tokens === undefined ? null : { key, tokens: Number(data.tokens), updatedAt: Number(data.updated) };
+  }
+
+  const buckets: RateLimitStore = guardAll<RateLimitStore>({
     async take(key, capacity, refillMs, now) {
       const [ok, tokens] = (await redis.eval(TAKE, 1, bucketKey(key), capacity, refillMs, now)) as [number, string];
       return { allowed: ok === 1, tokens: Number(tokens) };
@@ -108,10 +192,7 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
     async refund(key, capacity) {
       await redis.eval(REFUND, 1, bucketKey(key), capacity);
     },
-    async get(key) {
-      const data = await redis.hgetall(bucketKey(key));
-      return data.tokens === undefined ? null : { key, tokens: Number(data.tokens), updatedAt: Number(data.updated) };
-    },
+    get: readBucket,
     async list(prefix, limit) {
       const out: BucketRecord[] = [];
       let cursor = '0';
@@ -119,7 +200,7 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
         const [next, keys] = await redis.scan(cursor, 'MATCH', `${bucketKey(prefix)}*`, 'COUNT', 200);
         cursor = next;
         for (const key of keys) {
-          const record = await buckets.get(key.slice(`${p}rl:`.length));
+          const record = await readBucket(key.slice(`${p}rl:`.length));
           if (record) out.push(record);
         }
       } while (cursor !== '0' && out.length < limit);
@@ -128,21 +209,24 @@ export function createRedisProtection(url: string, options: { prefix?: string; a
     async reset(key) {
       return (await redis.del(bucketKey(key))) > 0;
     },
-  };
+  });
 
-  const once: OnceStore = {
+  const once: OnceStore = guardAll<OnceStore>({
     async claim(key, ttlMs, now) {
       return (await redis.eval(CLAIM, 1, `${p}once:${key}`, now, now + ttlMs, ttlMs)) === 1;
     },
     async isHeld(key, now) {
       return Number((await redis.get(`${p}once:${key}`)) ?? '0') > now;
     },
-  };
+  });
 
   return {
     attempts,
     buckets,
     once,
+    async ping() {
+      await guarded(() => redis.ping());
+    },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -26,7 +26,30 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) }), dialect: 'sqlite' };
+}
+
+/**
+ * Kysely prepares every query afresh on SQLite, and preparing costs more than running most of ours. Statements are
+ * kept by their SQL text (the parameters are bound per run) in a bounded map (the oldest evicted first). Safe because
+ * better-sqlite3 runs each statement synchronously to completion on the one connection (nothing here iterates).
+ */
+export function reusingStatements(sqlite: SQLite.Database, limit = 512): { prepare(sql: string): SQLite.Statement; close(): void } {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(sql: string) {
+      const cached = statements.get(sql);
+      if (cached) return cached;
+      const statement = sqlite.prepare(sql);
+      statements.set(sql, statement);
+      if (statements.size > limit) statements.delete(statements.keys().next().value as string);
+      return statement;
+    },
+    close() {
+      statements.clear();
+      sqlite.close();
+    },
+  };
 }
 
 export async function migrateToLatest(database: SqlDatabase): Promise<string[]> {

@@ -60,22 +60,28 @@ const decodeBucket = (row: { key: string; tokens: unknown; updated_at: unknown }
 export function sqlRateLimitStore(db: Kysely<Database>): RateLimitStore {
   return {
     async take(key, capacity, refillMs, now) {
+      // Takes from several nodes can arrive out of clock order, so time never runs backwards for a bucket (as in the
+      // Redis script): a `now` before updated_at refills nothing, and updated_at only moves forward.
+      const elapsed = sql<number>`(case when ${now} > rate_buckets.updated_at then ${now} - rate_buckets.updated_at else 0 end)`;
       // Tokens after refill, capped at capacity; `* 1.0` keeps the division fractional on PostgreSQL.
-      const refilled = sql<number>`(case when rate_buckets.tokens + (${now} - rate_buckets.updated_at) * 1.0 / ${refillMs} > ${capacity} then ${capacity} * 1.0 else rate_buckets.tokens + (${now} - rate_buckets.updated_at) * 1.0 / ${refillMs} end)`;
+      const refilled = sql<number>`(case when rate_buckets.tokens + ${elapsed} * 1.0 / ${refillMs} > ${capacity} then ${capacity} * 1.0 else rate_buckets.tokens + ${elapsed} * 1.0 / ${refillMs} end)`;
       const row = await db
         .insertInto('rate_buckets')
         .values({ key, tokens: capacity - 1, updated_at: now })
         .onConflict((oc) =>
           oc
             .column('key')
-            .doUpdateSet({ tokens: sql`${refilled} - 1`, updated_at: now })
+            .doUpdateSet({
+              tokens: sql`${refilled} - 1`,
+              updated_at: sql`case when ${now} > rate_buckets.updated_at then ${now} else rate_buckets.updated_at end`,
+            })
             .where(sql<boolean>`${refilled} >= 1`),
         )
         .returning('tokens')
         .executeTakeFirst();
       if (row) return { allowed: true, tokens: Number(row.tokens) };
       const current = await db.selectFrom('rate_buckets').selectAll().where('key', '=', key).executeTakeFirst();
-      const tokens = current ? Math.min(capacity, Number(current.tokens) + (now - Number(current.updated_at)) / refillMs) : capacity;
+      const tokens = current ? Math.min(capacity, Number(current.tokens) + Math.max(0, now - Number(current.updated_at)) / refillMs) : capacity;
       return { allowed: false, tokens };
     },
     async refund(key, capacity) {
