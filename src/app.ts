@@ -199,9 +199,9 @@ async function assembleApp(options: AppOptions, opened: OpenedStore): Promise<Ap
     await store.clients.upsert({ clientId: EXAMPLE_APP_CLIENT_ID, metadata: exampleAppClientMetadata(), firstParty: true, createdAt: clock.now() });
   }
   const limits = { idleMs: config.sessionIdleTimeout, absoluteMs: config.sessionAbsoluteTimeout, touchEveryMs: 60_000 };
-  const sessions = createSessionService(store.sessions, clock, limits, async (userId) => {
-    const user = await store.users.findById(userId);
-    return user?.orgId ? store.orgs.findById(user.orgId) : null;
+  const sessions = createSessionService(store.sessions, clock, limits, async (userId, knownOrgId) => {
+    const orgId = knownOrgId !== undefined ? knownOrgId : (await store.users.findById(userId))?.orgId;
+    return orgId ? store.orgs.findById(orgId) : null;
   });
   const links = createSessionLinks(store.oidc);
   // Loaded lazily so CLI commands that only need the store do not load oidc-provider (and its Node 20 warning).

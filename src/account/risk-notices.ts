@@ -46,7 +46,7 @@ export function loginRecorder(deps: AccountDeps, guard: RiskGuard, settings: Pic
   return {
     async recordLogin(user, context) {
       const now = deps.clock.now();
-      const record = await guard.recordLogin({ userId: user.id, ip: context.ip, userAgent: context.userAgent, deviceToken: context.deviceToken }, now);
+      const record = await guard.recordLogin({ userId: user.id, ip: context.ip, userAgent: context.userAgent, deviceToken: context.deviceToken }, now, context.riskFacts);
       // The very first sign-in has nothing to compare with, so it sends nothing.
       if (!settings.notifyNewDevice || !record.newDevice || !record.hadBaseline) return;
       await deps.mailer.enqueue(user.email, 'new_sign_in', {

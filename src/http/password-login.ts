@@ -9,6 +9,8 @@ import { normaliseIp } from './client-ip.js';
 import { normaliseEmail } from '../store/sql/sql-users.js';
 import { ipKey as toIpKey } from '../protection/ip/ip-key.js';
 import type { Refusal } from '../protection/refusal-memo.js';
+import type { RiskFacts } from '../protection/risk/risk-guard.js';
+import type { User } from '../domain/types.js';
 import { setSessionCookie } from './auth-session.js';
 import { ensureDeviceToken, readDeviceToken } from './device-cookie.js';
 
@@ -21,7 +23,7 @@ export interface PasswordLoginDeps {
 }
 
 export type PasswordLoginOutcome =
-  | { ok: true; userId: string; stepUp: boolean }
+  | { ok: true; user: User; stepUp: boolean; riskFacts?: RiskFacts }
   | { ok: false; status: number; error: string | null; notice: string | null; retryAfterSeconds?: number; challenge?: boolean; refused?: boolean };
 
 export type PasswordLoginFailure = Extract<PasswordLoginOutcome, { ok: false }>;
@@ -69,7 +71,7 @@ export async function passwordLogin(
     }
     return { ok: false, status: 401, error: MESSAGES.invalidCredentials, notice: null };
   }
-  return { ok: true, userId: verdict.user.id, stepUp: verdict.stepUp };
+  return { ok: true, user: verdict.user, stepUp: verdict.stepUp, riskFacts: verdict.riskFacts };
 }
 
 function refusedOutcome(refusal: Refusal, now: number): PasswordLoginFailure {
@@ -92,7 +94,7 @@ export function rememberedRefusal(request: FastifyRequest, deps: PasswordLoginDe
 }
 
 /** The one place a browser session starts, whatever the method: password (+2FA), passkey or one-time link. */
-export async function startSession(request: FastifyRequest, reply: FastifyReply, deps: Pick<PasswordLoginDeps, 'sessions' | 'sessionCookie'>, userId: string): Promise<void> {
-  const { token } = await deps.sessions.create(userId, { ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null });
+export async function startSession(request: FastifyRequest, reply: FastifyReply, deps: Pick<PasswordLoginDeps, 'sessions' | 'sessionCookie'>, account: Pick<User, 'id' | 'orgId'>): Promise<void> {
+  const { token } = await deps.sessions.create(account.id, { ip: normaliseIp(request.ip), userAgent: request.headers['user-agent'] ?? null, orgId: account.orgId });
   setSessionCookie(reply, token, deps.sessionCookie);
 }

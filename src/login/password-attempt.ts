@@ -11,7 +11,7 @@ import { decideReservation, failureStartsBlock } from '../protection/brute-force
 import { decideThrottle } from '../protection/throttle/throttle-policy.js';
 import type { ProtectionDeps } from '../protection/protection-deps.js';
 import type { BotGuard } from '../protection/bot/bot-guard.js';
-import type { RiskAssessment, RiskGuard } from '../protection/risk/risk-guard.js';
+import type { RiskAssessment, RiskFacts, RiskGuard } from '../protection/risk/risk-guard.js';
 
 export interface AttemptInput {
   email: string;
@@ -30,7 +30,7 @@ export interface AttemptInput {
 
 export type AttemptVerdict =
   /** `stepUp`: risk assessment asks for a second factor before the login may finish. */
-  | { outcome: 'success'; user: User; stepUp: boolean }
+  | { outcome: 'success'; user: User; stepUp: boolean; riskFacts?: RiskFacts }
   /** Correct password, but the attempt looked risky: this attempt is refused; the user is not locked out. */
   | { outcome: 'risk_blocked'; user: User; assessment: RiskAssessment }
   | { outcome: 'failure'; reason: 'invalid_credentials' }
@@ -74,6 +74,7 @@ interface AttemptContext {
   passwordOk: boolean;
   failureCode: EventCode | null;
   stepUp: boolean;
+  riskFacts: RiskFacts | undefined;
   verdict: AttemptVerdict | null;
 }
 
@@ -257,6 +258,7 @@ const assessRisk: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user || !deps.risk?.enabled()) return;
   const { input, user } = ctx;
   const assessment = await deps.risk.guard.assess({ userId: user.id, ip: input.ip, userAgent: input.userAgent, deviceToken: input.deviceToken }, deps.clock.now());
+  ctx.riskFacts = assessment.facts;
   if (assessment.action === 'allow') return;
   const details = { action: assessment.action, matched: assessment.matched, findings: assessment.findings, location: assessment.location, device: assessment.device, reasons: assessment.reasons };
   if (assessment.action === 'log') {
@@ -285,7 +287,7 @@ const upgradeHash: Step = async (deps, ctx) => {
 const recordSuccess: Step = async (deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user) return;
   await event(deps, ctx, 'login_success', 'success', 'password', { captcha_required: ctx.captchaRequired });
-  ctx.verdict = { outcome: 'success', user: ctx.user, stepUp: ctx.stepUp };
+  ctx.verdict = { outcome: 'success', user: ctx.user, stepUp: ctx.stepUp, riskFacts: ctx.riskFacts };
 };
 
 /** The order is the design: cheap checks, then the reservation, then hashing, then bookkeeping. */
@@ -319,6 +321,7 @@ export async function attemptPasswordLogin(deps: AttemptDeps, input: AttemptInpu
     passwordOk: false,
     failureCode: null,
     stepUp: false,
+    riskFacts: undefined,
     verdict: null,
   };
   for (const step of PASSWORD_ATTEMPT_STEPS) {

@@ -13,7 +13,8 @@ export interface ResolvedSession {
 
 export interface SessionService {
   readonly limits: SessionLimits;
-  create(userId: string, context: { ip: string | null; userAgent: string | null }): Promise<{ token: string; session: Session }>;
+  /** `orgId`: the user's organization when the caller has the user at hand (saves reading it again). */
+  create(userId: string, context: { ip: string | null; userAgent: string | null; orgId?: string | null }): Promise<{ token: string; session: Session }>;
   /** Returns the active session for a cookie value, recording activity when it is due (hosted pages are activity). */
   resolve(token: string | undefined): Promise<Session | null>;
   /** The session for a cookie value and its state, recording nothing: polling the status never extends a session. */
@@ -26,8 +27,8 @@ export interface SessionService {
   stateOf(session: Session): SessionState;
 }
 
-/** An organization's own limits, if it has any. */
-export type OrgLimitsOf = (userId: string) => Promise<{ sessionIdleMs: number | null; sessionAbsoluteMs: number | null } | null>;
+/** An organization's own limits, if it has any; `orgId` when known (null: no organization), else read from the user. */
+export type OrgLimitsOf = (userId: string, orgId?: string | null) => Promise<{ sessionIdleMs: number | null; sessionAbsoluteMs: number | null } | null>;
 
 export function createSessionService(sessions: SessionStore, clock: Clock, limits: SessionLimits, orgLimitsOf: OrgLimitsOf = async () => null): SessionService {
   async function lookup(token: string | undefined): Promise<Session | null> {
@@ -52,7 +53,7 @@ export function createSessionService(sessions: SessionStore, clock: Clock, limit
     async create(userId, context) {
       const now = clock.now();
       const { token, id, secretHash } = createToken();
-      const own = limitsForNewSession(limits, await orgLimitsOf(userId));
+      const own = limitsForNewSession(limits, await orgLimitsOf(userId, context.orgId));
       const session: Session = {
         id,
         secretHash,

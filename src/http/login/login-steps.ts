@@ -15,6 +15,7 @@ import { passwordLogin, rememberedRefusal, startSession, type PasswordLoginDeps,
 import { loginPage, refusedPage } from '../views/pages.js';
 import { passkeyOfferPage, secondFactorPage, stepUpPage } from '../views/login-steps-pages.js';
 import type { LoginRecorder, PasskeyPort, SecondFactorPort, StepUpPort } from './ports.js';
+import type { RiskFacts } from '../../protection/risk/risk-guard.js';
 import { ensureDeviceToken } from '../device-cookie.js';
 import { CAPTCHA_FIELDS } from '../../protection/captcha/captcha-provider.js';
 import { ipKey } from '../../protection/ip/ip-key.js';
@@ -84,15 +85,21 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     return flows.load(tx.key, clock.now(), deps.flowTtlMs);
   }
 
-  async function advance(tx: Transaction, flow: LoginFlow, event: LoginEvent, data: Parameters<typeof transition>[3] = {}): Promise<LoginFlow> {
+  /** The flow after `event`, not yet saved; an impossible or late step ends the sign-in. */
+  function moved(flow: LoginFlow, event: LoginEvent, data: Parameters<typeof transition>[3] = {}): LoginFlow {
     const result = transition(flow, event, clock.now(), data, deps.flowLimits);
     if (!result.ok) {
       throw new PortcullisError('interaction_expired', {
         message: result.reason === 'step_deadline' ? 'The time to enter your code ran out. Start signing in again.' : undefined,
       });
     }
-    await flows.save(tx.key, result.flow);
     return result.flow;
+  }
+
+  async function advance(tx: Transaction, flow: LoginFlow, event: LoginEvent, data: Parameters<typeof transition>[3] = {}): Promise<LoginFlow> {
+    const next = moved(flow, event, data);
+    await flows.save(tx.key, next);
+    return next;
   }
 
   async function user(flow: LoginFlow): Promise<User> {
@@ -101,27 +108,39 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     return found;
   }
 
-  /** Moves an authenticated flow past the optional steps, then starts the session and hands over. Returns the next URL. */
-  async function proceed(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow): Promise<string> {
+  /**
+   * Moves an authenticated flow past the optional steps, then starts the session and hands over; returns the next URL.
+   * `flow` may be unsaved (the step that led here): proceed saves once, where the sign-in stops or before the session
+   * starts. `known` carries what the calling step already loaded, so nothing is read twice.
+   */
+  async function proceed(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow, known: { unsaved?: boolean; account?: User; riskFacts?: RiskFacts } = {}): Promise<string> {
     let current = flow;
+    let unsaved = known.unsaved ?? false;
+    let account = known.account && known.account.id === flow.accountId ? known.account : null;
+    const theAccount = async (): Promise<User> => (account ??= await user(current));
+    const step = (event: LoginEvent) => {
+      current = moved(current, event);
+      unsaved = true;
+    };
     // Without TOTP the second factor is skipped, unless risk assessment asked for one (a passkey or an emailed code then).
-    if (current.state === 'second_factor' && !(current.stepUp && deps.stepUp) && !(await deps.secondFactor.enrolled((await user(current)).id))) {
-      current = await advance(tx, current, 'second_factor_not_enrolled');
+    if (current.state === 'second_factor' && !(current.stepUp && deps.stepUp) && !(await deps.secondFactor.enrolled((await theAccount()).id))) step('second_factor_not_enrolled');
+    if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await theAccount()).id)))) step('offer_not_needed');
+    if (current.state !== 'authenticated') {
+      if (unsaved) await flows.save(tx.key, current);
+      return surface.urls(tx).page;
     }
-    if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await user(current)).id)))) {
-      current = await advance(tx, current, 'offer_not_needed');
-    }
-    if (current.state !== 'authenticated') return surface.urls(tx).page;
-    const account = await user(current);
-    await advance(tx, current, 'finished');
-    await startSession(request, reply, deps.login, account.id);
-    await deps.recorder?.recordLogin(account, {
+    const signedIn = await theAccount();
+    // Saved as finished before the session starts, so the transaction cannot start a second one.
+    await flows.save(tx.key, moved(current, 'finished'));
+    await startSession(request, reply, deps.login, signedIn);
+    await deps.recorder?.recordLogin(signedIn, {
       ip: normaliseIp(request.ip),
       userAgent: request.headers['user-agent'] ?? null,
       deviceToken: ensureDeviceToken(request, reply, deps.login.sessionCookie.secure),
       amr: current.amr,
+      riskFacts: known.riskFacts,
     });
-    return surface.complete(request, reply, tx, account.id, current.amr);
+    return surface.complete(request, reply, tx, signedIn.id, current.amr);
   }
 
   /** The step-up code is emailed once per sign-in, and again only when it expired. */
@@ -216,8 +235,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       return renderStep(request, reply, tx, next, 401, 'That code is not valid or has expired. Check the latest email from us, or send a new code.');
     }
     await deps.store.events.append({ code: 'mfa_challenge_passed', outcome: 'success', userId: account.id, ip, userAgent, reason: 'email_code' }, clock.now());
-    const next = await advance(tx, flow, 'second_factor_passed', { amr: ['otp'] });
-    return reply.redirect(await proceed(request, reply, tx, next), 303);
+    return reply.redirect(await proceed(request, reply, tx, moved(flow, 'second_factor_passed', { amr: ['otp'] }), { unsaved: true, account }), 303);
   }
 
   return async (app: FastifyInstance): Promise<void> => {
@@ -249,8 +267,8 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         if (!outcome.challenge) await advance(tx, flow, 'password_failed');
         return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice }, outcome.challenge ?? false);
       }
-      const next = await advance(tx, flow, 'password_verified', { accountId: outcome.userId, amr: ['pwd'], stepUp: outcome.stepUp });
-      return reply.redirect(await proceed(request, reply, tx, next), 303);
+      const next = moved(flow, 'password_verified', { accountId: outcome.user.id, amr: ['pwd'], stepUp: outcome.stepUp });
+      return reply.redirect(await proceed(request, reply, tx, next, { unsaved: true, account: outcome.user, riskFacts: outcome.riskFacts }), 303);
     });
 
     app.post(surface.paths.secondFactor, async (request, reply) => {
@@ -278,8 +296,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         }
         return renderStep(request, reply, tx, next, 401, 'That code is not valid. Check the time on your device and try again.');
       }
-      const next = await advance(tx, flow, 'second_factor_passed', { amr: ['otp'] });
-      return reply.redirect(await proceed(request, reply, tx, next), 303);
+      return reply.redirect(await proceed(request, reply, tx, moved(flow, 'second_factor_passed', { amr: ['otp'] }), { unsaved: true, account }), 303);
     });
 
     app.post(surface.paths.offerDecline, async (request, reply) => {
@@ -288,8 +305,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       const flow = await load(tx);
       if (flow.state !== 'passkey_offer') throw new PortcullisError('interaction_expired');
       await deps.passkeys?.snoozeOffer((await user(flow)).id);
-      const next = await advance(tx, flow, 'offer_declined');
-      return reply.redirect(await proceed(request, reply, tx, next), 303);
+      return reply.redirect(await proceed(request, reply, tx, moved(flow, 'offer_declined'), { unsaved: true }), 303);
     });
 
     app.get(`${surface.paths.page}/captcha/image`, async (request, reply) => {
@@ -323,8 +339,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       if (flow.state !== 'passkey_offer') throw new PortcullisError('interaction_expired');
       const result = await passkeys.registrationVerify(await user(flow), tx.key, webauthnResponseOf(request.body), request.headers['user-agent'] ?? null);
       if (!result.ok) return reply.code(400).send({ error: 'passkey_not_created', message: 'The passkey could not be created. You can try again or choose "Not now".' });
-      const next = await advance(tx, flow, 'offer_accepted');
-      return reply.send({ redirect: await proceed(request, reply, tx, next) });
+      return reply.send({ redirect: await proceed(request, reply, tx, moved(flow, 'offer_accepted'), { unsaved: true }) });
     });
 
     /** A risky password login asked for a second factor: the account's own passkey satisfies it (anyone else's does not). */
@@ -335,8 +350,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         await advance(tx, flow, 'second_factor_failed');
         return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey does not belong to this account. Use your own passkey, or the code we emailed you.' });
       }
-      const next = await advance(tx, flow, 'second_factor_passed', { amr: result.amr });
-      return reply.send({ redirect: await proceed(request, reply, tx, next) });
+      return reply.send({ redirect: await proceed(request, reply, tx, moved(flow, 'second_factor_passed', { amr: result.amr }), { unsaved: true, account }) });
     }
 
     app.post(surface.paths.passkeyOptions, async (request, reply) => {
@@ -354,8 +368,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       // A passkey cannot be brute-forced, so the password block does not apply; it satisfies MFA and skips risk checks.
       const result = await passkeys.loginVerify(tx.key, webauthnResponseOf(request.body), requestContext(request));
       if (!result.ok) return reply.code(401).send({ error: 'passkey_failed', message: 'That passkey could not be verified. Try again or sign in with your password.' });
-      const next = await advance(tx, flow, 'passkey_verified', { accountId: result.user.id, amr: result.amr });
-      return reply.send({ redirect: await proceed(request, reply, tx, next) });
+      return reply.send({ redirect: await proceed(request, reply, tx, moved(flow, 'passkey_verified', { accountId: result.user.id, amr: result.amr }), { unsaved: true, account: result.user }) });
     });
   };
 }

@@ -1,5 +1,6 @@
 // What the hosted login needs from 2FA and passkeys, as small ports the composition root fills in.
 import type { User } from '../../domain/types.js';
+import type { RiskFacts } from '../../protection/risk/risk-guard.js';
 
 export interface SecondFactorPort {
   enrolled(userId: string): Promise<boolean>;
@@ -34,5 +35,6 @@ export interface StepUpPort {
 
 /** What happens after any completed login: remember the device and place, tell the user about a new device. */
 export interface LoginRecorder {
-  recordLogin(user: User, context: { ip: string; userAgent: string | null; deviceToken: string | null; amr: string[] }): Promise<void>;
+  /** `riskFacts`: what this login's risk assessment read in the same request, so it is not read again. */
+  recordLogin(user: User, context: { ip: string; userAgent: string | null; deviceToken: string | null; amr: string[]; riskFacts?: RiskFacts }): Promise<void>;
 }

@@ -78,7 +78,7 @@ export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
       // The link replaces the password only: an enrolled second factor is still required, on the normal sign-in steps.
       if (await deps.steps.secondFactor.enrolled(result.user.id)) return reply.redirect(await continueLoginAtSecondFactor(reply, deps, result.user.id), 303);
       // Without one, the same session any password login creates.
-      const { token } = await deps.sessions.create(result.user.id, ctx);
+      const { token } = await deps.sessions.create(result.user.id, { ...ctx, orgId: result.user.orgId });
       setSessionCookie(reply, token, deps.sessionCookie);
       await deps.steps.recorder?.recordLogin(result.user, {
         ip: ctx.ip ?? normaliseIp(request.ip),

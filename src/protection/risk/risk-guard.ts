@@ -1,6 +1,6 @@
 // Gathers the facts for the assessors (devices, login history, location, IP lists), runs them and applies the policy.
 import { hmac } from '../../crypto/hmac.js';
-import type { DeviceStore, LoginHistoryStore } from '../../store/store.js';
+import type { DeviceStore, KnownDevice, LoginHistoryStore, LoginLocation } from '../../store/store.js';
 import type { GeoLocation } from '../geo/geo-record.js';
 import { locationLabel } from '../geo/geo-locator.js';
 import type { IpListMatch } from '../ip-lists/ip-reputation.js';
@@ -37,8 +37,20 @@ export interface RiskContext {
   deviceToken: string | null;
 }
 
+/** What an assessment read about the user; the recordLogin that follows in the same request reuses it. */
+export interface RiskFacts {
+  userId: string;
+  ip: string;
+  deviceHash: string | null;
+  known: KnownDevice | null;
+  hasDevices: boolean;
+  previous: LoginLocation | null;
+  location: GeoLocation | null;
+}
+
 export interface RiskAssessment extends RiskDecision {
   findings: Finding[];
+  facts: RiskFacts;
   /** Fired findings as sentences. */
   reasons: string[];
   location: string;
@@ -56,8 +68,11 @@ export interface LoginRecord {
 
 export interface RiskGuard {
   assess(context: RiskContext, now: number): Promise<RiskAssessment>;
-  /** After a completed login (any method): remembers the device and the place, for the next assessment. */
-  recordLogin(context: RiskContext, now: number): Promise<LoginRecord>;
+  /**
+   * After a completed login (any method): remembers the device and the place, for the next assessment. `prior`: the
+   * facts of this login's own assessment, when it ran in the same request (used only if they are about this context).
+   */
+  recordLogin(context: RiskContext, now: number, prior?: RiskFacts): Promise<LoginRecord>;
   /** The stored hash of a device cookie (the account page marks "this device" with it). */
   deviceHash(token: string): string;
   /** Drops devices and history past their windows. */
@@ -81,8 +96,9 @@ export function createRiskGuard(deps: RiskGuardDeps): RiskGuard {
     async assess(context, now) {
       const family = deviceFamily(context.userAgent);
       const since = now - settings.rememberDevicesForMs;
+      const hash = context.deviceToken ? deviceHash(context.deviceToken) : null;
       const [known, devices, previous, countries, location] = await Promise.all([
-        context.deviceToken ? deps.devices.find(context.userId, deviceHash(context.deviceToken)) : Promise.resolve(null),
+        hash ? deps.devices.find(context.userId, hash) : Promise.resolve(null),
         deps.devices.listForUser(context.userId, since),
         deps.history.last(context.userId),
         deps.history.countries(context.userId, now - settings.historyWindowMs),
@@ -112,19 +128,23 @@ export function createRiskGuard(deps: RiskGuardDeps): RiskGuard {
         assessUntrustedIp({ match: deps.reputation.lookup(context.ip) }, now),
         assessNewCountry({ country: location?.countryCode ?? null, known: countries }, now),
       ];
-      return { ...decideRisk(findings, settings.rules), findings, reasons: describeFired(findings), location: label, device: family };
+      const facts: RiskFacts = { userId: context.userId, ip: context.ip, deviceHash: hash, known, hasDevices: devices.length > 0, previous, location };
+      return { ...decideRisk(findings, settings.rules), findings, facts, reasons: describeFired(findings), location: label, device: family };
     },
 
-    async recordLogin(context, now) {
+    async recordLogin(context, now, prior) {
       const family = deviceFamily(context.userAgent);
       const since = now - settings.rememberDevicesForMs;
       const hash = context.deviceToken ? deviceHash(context.deviceToken) : null;
-      const [known, hasDevices, previous, location] = await Promise.all([
-        hash ? deps.devices.find(context.userId, hash) : Promise.resolve(null),
-        deps.devices.hasAny(context.userId, since),
-        deps.history.last(context.userId),
-        locate(context.ip),
-      ]);
+      const reuse = prior && prior.userId === context.userId && prior.ip === context.ip && prior.deviceHash === hash;
+      const [known, hasDevices, previous, location] = reuse
+        ? [prior.known, prior.hasDevices, prior.previous, prior.location]
+        : await Promise.all([
+            hash ? deps.devices.find(context.userId, hash) : Promise.resolve(null),
+            deps.devices.hasAny(context.userId, since),
+            deps.history.last(context.userId),
+            locate(context.ip),
+          ]);
       const label = locationLabel(context.ip, location);
       const newDevice = !(known && known.lastSeenAt >= since && known.browser === family.browser && known.os === family.os);
       if (hash) await deps.devices.remember({ userId: context.userId, deviceHash: hash, browser: family.browser, os: family.os, lastIp: context.ip, lastLocation: label }, now);
