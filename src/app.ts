@@ -120,8 +120,8 @@ export interface App {
 export type OpenedStore = Store & { redis?: RedisProtection };
 
 /** Opens the store (migrating it) and derives keys; shared by the server and the CLI. */
-export async function openStore(config: Config): Promise<OpenedStore> {
-  const store = createSqlStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sealKey: deriveKey(config.secret, 'seal-signing-keys') });
+export async function openStore(config: Config, onWarning?: (message: string) => void): Promise<OpenedStore> {
+  const store = createSqlStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sealKey: deriveKey(config.secret, 'seal-signing-keys'), onWarning });
   await store.migrate();
   if (!config.redisUrl) return store;
   // With Redis, the hot counters (brute-force slots, token buckets, once-keys) move there; records stay in SQL.
@@ -150,7 +150,7 @@ export function createHasher(config: Config, observer: PasswordHasherObserver = 
 }
 
 export async function createApp(options: AppOptions): Promise<App> {
-  const opened = await openStore(options.config);
+  const opened = await openStore(options.config, (message) => (options.logger ?? createLogger(options.config.logLevel)).warn(message));
   try {
     return await assembleApp(options, opened);
   } catch (error) {

@@ -6,13 +6,15 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider, type SqlDialect } from './migrations.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 export interface SqlDatabase {
   db: Kysely<Database>;
   dialect: SqlDialect;
 }
 
-export function openDatabase(options: { databaseUrl: string; dataDir: string; sqliteFile?: string }): SqlDatabase {
+/** `onWarning`: a background problem that does not stop the store (e.g. the SQLite checkpoint worker failed). */
+export function openDatabase(options: { databaseUrl: string; dataDir: string; sqliteFile?: string; onWarning?: (message: string) => void }): SqlDatabase {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle client error (e.g. server restart) must not crash the process.
@@ -26,7 +28,9 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) }), dialect: 'sqlite' };
+  const checkpointer = file === ':memory:' ? null : startCheckpointer(sqlite, file, { intervalMs: 1_000, onError: options.onWarning });
+  const database = reusingStatements(sqlite, () => void checkpointer?.stop());
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
 }
 
 /**
@@ -34,7 +38,7 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
  * kept by their SQL text (the parameters are bound per run) in a bounded map (the oldest evicted first). Safe because
  * better-sqlite3 runs each statement synchronously to completion on the one connection (nothing here iterates).
  */
-export function reusingStatements(sqlite: SQLite.Database, limit = 512): { prepare(sql: string): SQLite.Statement; close(): void } {
+export function reusingStatements(sqlite: SQLite.Database, onClose: () => void = () => undefined, limit = 512): { prepare(sql: string): SQLite.Statement; close(): void } {
   const statements = new Map<string, SQLite.Statement>();
   return {
     prepare(sql: string) {
@@ -48,6 +52,7 @@ export function reusingStatements(sqlite: SQLite.Database, limit = 512): { prepa
     close() {
       statements.clear();
       sqlite.close();
+      onClose();
     },
   };
 }

@@ -26,6 +26,8 @@ export interface SqlStoreOptions {
   sealKey: Buffer;
   /** Key that seals TOTP secrets at rest; defaults to an HKDF sub-key of `sealKey`, so it never equals the signing-key seal. */
   mfaSealKey?: Buffer;
+  /** A background problem that does not stop the store (the SQLite checkpoint worker failed). */
+  onWarning?: (message: string) => void;
 }
 
 export function createSqlStore(options: SqlStoreOptions): Store {

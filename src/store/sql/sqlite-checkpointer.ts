@@ -1,0 +1,65 @@
+// Moves SQLite's WAL checkpoints off the event loop. By default the connection that commits the 1000th WAL page
+// copies the WAL back into the database file and fsyncs it, on the main thread: a ~10 ms stall every few dozen
+// logins. Here the app's connection never checkpoints; a worker thread with its own connection runs a PASSIVE
+// checkpoint (which never blocks writers) every `intervalMs`. If the worker fails, the connection checkpoints itself
+// again (ADR 0012).
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type SQLite from 'better-sqlite3';
+
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message || error) });
+  }
+}, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  db.close();
+  parentPort.close();
+});
+`;
+
+export interface Checkpointer {
+  stop(): Promise<void>;
+}
+
+export function startCheckpointer(sqlite: SQLite.Database, file: string, options: { intervalMs: number; onError?: (message: string) => void }): Checkpointer {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, intervalMs: options.intervalMs } });
+  worker.unref();
+  sqlite.pragma('wal_autocheckpoint = 0');
+  let running = true;
+  const fallBack = (message: string): void => {
+    if (!running) return;
+    running = false;
+    // The worker is gone: the connection checkpoints itself again, as SQLite does by default.
+    if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+    options.onError?.(message);
+  };
+  worker.on('message', (message: { error?: string }) => {
+    if (message.error) options.onError?.(`WAL checkpoint failed: ${message.error}`);
+  });
+  worker.on('error', (error) => fallBack(`WAL checkpoint worker failed: ${error.message}`));
+  worker.on('exit', (code) => {
+    if (code !== 0) fallBack(`WAL checkpoint worker exited with code ${code}`);
+  });
+  return {
+    async stop() {
+      if (!running) return;
+      running = false;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage('stop');
+      await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]);
+      await worker.terminate();
+    },
+  };
+}
