@@ -1,4 +1,5 @@
 // Security properties of the HTTP surface, each named after what it protects and trying to break it through the real app.
+import { securityHeaders } from '../../src/http/security-headers.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -534,6 +535,10 @@ test('CSP is on every page', async () => {
       ['wrong password page', await browser.postForm(started.action, { csrf: started.csrf, email: fixture.email, password: 'nope nope nope' }), 401],
       ['csrf error page', await browser.postForm(started.action, { email: fixture.email, password: 'x' }), 403],
     ];
+    // The refusal page of a blocked (account, IP) pair, answered from the refusal memory (ADR 0012).
+    for (let i = 0; i < 10; i++) await browser.postForm(started.action, { csrf: started.csrf, email: fixture.email, password: `wrong ${i}` });
+    await browser.postForm(started.action, { csrf: started.csrf, email: fixture.email, password: 'decided by the stores' });
+    pages.push(['sign-in paused page', await browser.postForm(started.action, { csrf: started.csrf, email: fixture.email, password: 'from memory' }), 429]);
     for (const [label, response, status] of pages) {
       assert.equal(response.statusCode, status, `${label} status`);
       assert.match(String(response.headers['content-type']), /text\/html/, `${label} is HTML`);
@@ -550,6 +555,21 @@ test('CSP is on every page', async () => {
       assert.equal(/<script(?![^>]*\bsrc=)[^>]*>/i.test(response.body), false, `${label} has no inline script`);
     }
   });
+});
+
+test('security headers are the same on every response, with HSTS only for an https public URL', () => {
+  // Threat: a response path (a mounted handler, an error, a refusal) that ships without the headers.
+  const plain = new Map(securityHeaders({ hsts: false }));
+  const https = new Map(securityHeaders({ hsts: true, captchaOrigins: ['https://challenges.example'] }));
+  assert.equal(plain.has('strict-transport-security'), false, 'no HSTS on an http public URL');
+  assert.equal(https.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
+  assert.match(String(https.get('content-security-policy')), /script-src 'self' https:\/\/challenges\.example;/);
+  for (const headers of [plain, https]) {
+    assert.equal(headers.get('x-frame-options'), 'SAMEORIGIN');
+    assert.equal(headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(headers.get('referrer-policy'), 'no-referrer');
+    assert.match(String(headers.get('content-security-policy')), /frame-ancestors 'none'/);
+  }
 });
 
 test('device cookies are hashed at rest', async () => {

@@ -8,8 +8,23 @@ export interface DeviceFamily {
 
 export function deviceFamily(userAgent: string | null): DeviceFamily {
   if (!userAgent) return { browser: null, os: null };
-  const result = new UAParser(userAgent.slice(0, 1024)).getResult();
-  return { browser: result.browser.name ?? null, os: result.os.name ?? null };
+  // Only the two parts used: getResult() would also run the device, CPU and engine rules.
+  const parser = new UAParser(userAgent.slice(0, 1024));
+  return { browser: parser.getBrowser().name ?? null, os: parser.getOS().name ?? null };
+}
+
+/** deviceFamily with the last `limit` user agents remembered (most logins come from a handful of browsers). */
+export function cachedDeviceFamily(limit: number): (userAgent: string | null) => DeviceFamily {
+  const known = new Map<string, DeviceFamily>();
+  return (userAgent) => {
+    if (!userAgent) return deviceFamily(userAgent);
+    const cached = known.get(userAgent);
+    if (cached) return cached;
+    const family = deviceFamily(userAgent);
+    known.set(userAgent, family);
+    if (known.size > limit) known.delete(known.keys().next().value as string);
+    return family;
+  };
 }
 
 /** "Chrome on Windows", "Unknown browser". */

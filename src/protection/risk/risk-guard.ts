@@ -6,7 +6,7 @@ import { locationLabel } from '../geo/geo-locator.js';
 import type { IpListMatch } from '../ip-lists/ip-reputation.js';
 import { assessImpossibleTravel, assessNewCountry, assessNewDevice, assessUntrustedIp, radiusOf } from './assessors.js';
 import { describeFired } from './describe-findings.js';
-import { deviceFamily, type DeviceFamily } from './device-family.js';
+import { cachedDeviceFamily, type DeviceFamily } from './device-family.js';
 import { decideRisk } from './risk-policy.js';
 import type { Finding, RiskDecision, RiskRule } from './risk-types.js';
 
@@ -82,6 +82,7 @@ export interface RiskGuard {
 export function createRiskGuard(deps: RiskGuardDeps): RiskGuard {
   const { settings } = deps;
   const deviceHash = (token: string): string => hmac(deps.deviceKey, token);
+  const deviceFamily = cachedDeviceFamily(1_000);
 
   async function locate(ip: string): Promise<GeoLocation | null> {
     try {

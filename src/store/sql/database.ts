@@ -11,6 +11,8 @@ import { startCheckpointer } from './sqlite-checkpointer.js';
 export interface SqlDatabase {
   db: Kysely<Database>;
   dialect: SqlDialect;
+  /** Closes the connections (and SQLite's checkpoint worker, once it has let go of the files). */
+  close(): Promise<void>;
 }
 
 /** `onWarning`: a background problem that does not stop the store (e.g. the SQLite checkpoint worker failed). */
@@ -19,7 +21,8 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle client error (e.g. server restart) must not crash the process.
     pool.on('error', () => undefined);
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   const file = options.sqliteFile ?? join(options.dataDir, 'portcullis.sqlite');
   if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
@@ -29,8 +32,15 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
   const checkpointer = file === ':memory:' ? null : startCheckpointer(sqlite, file, { intervalMs: 1_000, onError: options.onWarning });
-  const database = reusingStatements(sqlite, () => void checkpointer?.stop());
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    async close() {
+      await db.destroy();
+      await checkpointer?.stop();
+    },
+  };
 }
 
 /**
@@ -38,7 +48,7 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
  * kept by their SQL text (the parameters are bound per run) in a bounded map (the oldest evicted first). Safe because
  * better-sqlite3 runs each statement synchronously to completion on the one connection (nothing here iterates).
  */
-export function reusingStatements(sqlite: SQLite.Database, onClose: () => void = () => undefined, limit = 512): { prepare(sql: string): SQLite.Statement; close(): void } {
+export function reusingStatements(sqlite: SQLite.Database, limit = 512): { prepare(sql: string): SQLite.Statement; close(): void } {
   const statements = new Map<string, SQLite.Statement>();
   return {
     prepare(sql: string) {
@@ -52,7 +62,6 @@ export function reusingStatements(sqlite: SQLite.Database, onClose: () => void =
     close() {
       statements.clear();
       sqlite.close();
-      onClose();
     },
   };
 }

@@ -1,6 +1,7 @@
 // oidc-provider models on SQL: one table keyed by (model, id), with grant, uid and user-code lookups.
 import type { Kysely } from 'kysely';
 import type { OidcModelRecord, OidcModelStore } from '../store.js';
+import { precompile } from './prepared-queries.js';
 import { toInt, type Database } from './schema.js';
 
 type Row = { payload: string; expires_at: unknown; consumed_at: unknown };
@@ -16,9 +17,30 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 
 export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
   const columns = ['payload', 'expires_at', 'consumed_at'] as const;
+  // The statements of every token request, compiled once (prepared-queries.ts).
+  const upsert = precompile(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'expires_at'], (p) =>
+    db
+      .insertInto('oidc_models')
+      .values({ ...p, consumed_at: null })
+      .onConflict((oc) =>
+        oc.columns(['model', 'id']).doUpdateSet({
+          payload: p.payload,
+          grant_id: p.grant_id,
+          uid: p.uid,
+          user_code: p.user_code,
+          account_id: p.account_id,
+          expires_at: p.expires_at,
+        }),
+      ),
+  );
+  const findById = precompile(db, ['model', 'id'], (p) => db.selectFrom('oidc_models').select(columns).where('model', '=', p.model).where('id', '=', p.id));
+  const findByUid = precompile(db, ['model', 'uid'], (p) => db.selectFrom('oidc_models').select(columns).where('model', '=', p.model).where('uid', '=', p.uid));
+  const consume = precompile(db, ['model', 'id', 'now'], (p) =>
+    db.updateTable('oidc_models').set({ consumed_at: p.now }).where('model', '=', p.model).where('id', '=', p.id).where('consumed_at', 'is', null),
+  );
   return {
     async upsert(model, id, payload, expiresAt) {
-      const values = {
+      await upsert({
         model,
         id,
         payload: JSON.stringify(payload),
@@ -27,28 +49,13 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
         user_code: str(payload.userCode),
         account_id: str(payload.accountId),
         expires_at: expiresAt,
-        consumed_at: null,
-      };
-      await db
-        .insertInto('oidc_models')
-        .values(values)
-        .onConflict((oc) =>
-          oc.columns(['model', 'id']).doUpdateSet({
-            payload: values.payload,
-            grant_id: values.grant_id,
-            uid: values.uid,
-            user_code: values.user_code,
-            account_id: values.account_id,
-            expires_at: values.expires_at,
-          }),
-        )
-        .execute();
+      });
     },
     async find(model, id, now) {
-      return decode(await db.selectFrom('oidc_models').select(columns).where('model', '=', model).where('id', '=', id).executeTakeFirst(), now);
+      return decode((await findById({ model, id })).rows[0], now);
     },
     async findByUid(model, uid, now) {
-      return decode(await db.selectFrom('oidc_models').select(columns).where('model', '=', model).where('uid', '=', uid).executeTakeFirst(), now);
+      return decode((await findByUid({ model, uid })).rows[0], now);
     },
     async findByUserCode(model, userCode, now) {
       return decode(
@@ -57,14 +64,8 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
       );
     },
     async consume(model, id, now) {
-      const result = await db
-        .updateTable('oidc_models')
-        .set({ consumed_at: now })
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      const result = await consume({ model, id, now });
+      return Number(result.numAffectedRows ?? 0) === 1;
     },
     async destroy(model, id) {
       await db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();

@@ -63,7 +63,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       await sql`select 1`.execute(db);
     },
     async close() {
-      await db.destroy();
+      await database.close();
     },
   };
 }

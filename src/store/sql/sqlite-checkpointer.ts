@@ -56,9 +56,13 @@ export function startCheckpointer(sqlite: SQLite.Database, file: string, options
     async stop() {
       if (!running) return;
       running = false;
+      // Held while it finishes: an unref'd worker would let the process end with this promise pending.
+      worker.ref();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage('stop');
-      await Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
       await worker.terminate();
     },
   };
