@@ -18,13 +18,12 @@ export function precompile<DB, Name extends string, Row>(
 ): (values: Record<Name, unknown>) => Promise<QueryResult<Row>> {
   const placeholders = Object.fromEntries(names.map((name) => [name, `${MARK}${name}`])) as Record<Name, string>;
   const compiled = build(placeholders).compile();
-  const slots = compiled.parameters.map((parameter) =>
-    typeof parameter === 'string' && parameter.startsWith(MARK) ? { name: parameter.slice(MARK.length) as Name } : { constant: parameter },
-  );
-  const unused = names.filter((name) => !slots.some((slot) => 'name' in slot && slot.name === name));
+  // For each compiled parameter: the name of the value it takes, or null for a constant kept as compiled.
+  const slots = compiled.parameters.map((parameter) => (typeof parameter === 'string' && parameter.startsWith(MARK) ? (parameter.slice(MARK.length) as Name) : null));
+  const unused = names.filter((name) => !slots.includes(name));
   if (unused.length > 0) throw new Error(`precompile: ${unused.join(', ')} not bound in ${compiled.sql}`);
   return (values) => {
-    const parameters = slots.map((slot) => ('name' in slot ? values[slot.name] : slot.constant));
+    const parameters = slots.map((name, i) => (name === null ? compiled.parameters[i] : values[name]));
     return db.executeQuery<Row>({ ...compiled, parameters } as CompiledQuery<Row>);
   };
 }
