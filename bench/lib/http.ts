@@ -1,5 +1,6 @@
 // A small HTTP/1.1 client for the custom load loops: one keep-alive connection per virtual client, and a cookie jar.
-import http, { type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
 
 export interface Response {
   status: number;
@@ -18,34 +19,100 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** One connection (maxSockets 1, keep-alive), like one browser tab or one autocannon connection. */
+/**
+ * One keep-alive HTTP/1.1 connection, like one browser tab or one autocannon connection. It writes requests and parses
+ * responses itself on a raw socket: node:http's client cost about 1 ms of CPU per request, on the same two cores as
+ * the server, and the load generator should take as little of them as it can. It understands what the servers here
+ * send (Content-Length bodies); anything else (chunked transfer encoding) fails loudly rather than being misread.
+ * Requests on one connection are sent one at a time.
+ */
 export class Connection {
-  readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  private socket: net.Socket | null = null;
+  private buffer: Buffer = Buffer.alloc(0);
+  private pending: { resolve: (r: Response) => void; reject: (e: Error) => void; started: number; head: boolean } | null = null;
+  private timer: NodeJS.Timeout | null = null;
   constructor(readonly port: number, readonly host = '127.0.0.1') {}
 
+  private connect(): net.Socket {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    const socket = net.connect(this.port, this.host);
+    socket.setNoDelay(true);
+    this.buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.parse();
+    });
+    const fail = (error: Error) => {
+      if (this.socket === socket) this.socket = null;
+      this.settle(null, error);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed before the response ended')));
+    this.socket = socket;
+    return socket;
+  }
+
+  private settle(response: Response | null, error?: Error): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (response) pending.resolve(response);
+    else pending.reject(error ?? new Error('request failed'));
+  }
+
+  private parse(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    const headEnd = this.buffer.indexOf('\r\n\r\n');
+    if (headEnd === -1) return;
+    const lines = this.buffer.toString('latin1', 0, headEnd).split('\r\n');
+    const status = Number(lines[0]?.split(' ')[1] ?? 0);
+    const headers: IncomingHttpHeaders = {};
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'set-cookie') (headers['set-cookie'] ??= []).push(value);
+      else headers[name] = value;
+    }
+    if (headers['transfer-encoding']) {
+      this.socket?.destroy();
+      this.settle(null, new Error(`unsupported transfer-encoding ${String(headers['transfer-encoding'])}`));
+      return;
+    }
+    const length = pending.head || status === 204 || status === 304 ? 0 : Number(headers['content-length'] ?? 0);
+    const bodyStart = headEnd + 4;
+    if (this.buffer.length < bodyStart + length) return;
+    const body = this.buffer.toString('utf8', bodyStart, bodyStart + length);
+    this.buffer = this.buffer.subarray(bodyStart + length);
+    if (headers.connection === 'close') this.socket?.destroy();
+    this.settle({ status, headers, body, ms: performance.now() - pending.started });
+  }
+
   request(options: RequestOptions): Promise<Response> {
+    if (this.pending) return Promise.reject(new Error('one request at a time on a connection'));
     const started = performance.now();
+    const method = options.method ?? 'GET';
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { ...(options.headers ?? {}) };
-      if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
-      const req = http.request(
-        { host: this.host, port: this.port, method: options.method ?? 'GET', path: options.path, headers, agent: this.agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(options.timeoutMs ?? 30_000, () => req.destroy(new Error(`timeout after ${options.timeoutMs ?? 30_000} ms: ${options.method ?? 'GET'} ${options.path}`)));
-      req.on('error', reject);
-      if (options.body !== undefined) req.write(options.body);
-      req.end();
+      this.pending = { resolve, reject, started, head: method === 'HEAD' };
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      this.timer = setTimeout(() => {
+        this.socket?.destroy();
+        this.settle(null, new Error(`timeout after ${timeoutMs} ms: ${method} ${options.path}`));
+      }, timeoutMs);
+      let head = `${method} ${options.path} HTTP/1.1\r\nhost: ${this.host}:${this.port}\r\nconnection: keep-alive\r\n`;
+      for (const [name, value] of Object.entries(options.headers ?? {})) head += `${name}: ${value}\r\n`;
+      if (options.body !== undefined) head += `content-length: ${Buffer.byteLength(options.body)}\r\n`;
+      this.connect().write(options.body === undefined ? `${head}\r\n` : `${head}\r\n${options.body}`);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.socket?.destroy();
+    this.socket = null;
   }
 }
 

@@ -1,6 +1,7 @@
 // oidc-provider storage adapter backed by our store (never the memory adapter). Clients come from the clients table.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../domain/clock.js';
+import type { ClientRecord } from '../domain/types.js';
 import type { ClientStore, OidcModelStore } from '../store/store.js';
 
 export function createAdapterFactory(models: OidcModelStore, clients: ClientStore, clock: Clock): (name: string) => Adapter {
@@ -45,15 +46,23 @@ function clientAdapter(clients: ClientStore): Adapter {
   const refuse = async (): Promise<never> => {
     throw new Error('clients are managed with `portcullis client add`, not through the provider');
   };
+  // The store hands out the same (frozen) record while it caches it: the provider's metadata is derived once per record.
+  const derived = new WeakMap<ClientRecord, AdapterPayload>();
+  const metadataOf = (record: ClientRecord): AdapterPayload => {
+    const known = derived.get(record);
+    if (known) return known;
+    // A private copy: oidc-provider builds its client from it, and the store's record must stay as read.
+    const metadata = structuredClone({ ...record.metadata, client_id: record.clientId }) as Record<string, unknown>;
+    // Login clients may ask only for the sign-in scopes: management-API scopes are for client-credentials clients.
+    const grants = Array.isArray(metadata.grant_types) ? (metadata.grant_types as string[]) : ['authorization_code'];
+    if (metadata.scope === undefined && !grants.includes('client_credentials')) metadata.scope = LOGIN_SCOPES;
+    derived.set(record, metadata as AdapterPayload);
+    return metadata as AdapterPayload;
+  };
   return {
     async find(id) {
       const record = await clients.find(id);
-      if (!record) return undefined;
-      const metadata: Record<string, unknown> = { ...record.metadata, client_id: record.clientId };
-      // Login clients may ask only for the sign-in scopes: management-API scopes are for client-credentials clients.
-      const grants = Array.isArray(metadata.grant_types) ? (metadata.grant_types as string[]) : ['authorization_code'];
-      if (metadata.scope === undefined && !grants.includes('client_credentials')) metadata.scope = LOGIN_SCOPES;
-      return metadata as AdapterPayload;
+      return record ? metadataOf(record) : undefined;
     },
     upsert: refuse,
     findByUid: async () => undefined,

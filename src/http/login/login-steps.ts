@@ -6,7 +6,7 @@ import type { Clock } from '../../domain/clock.js';
 import { PortcullisError } from '../../domain/errors.js';
 import type { User } from '../../domain/types.js';
 import type { Store } from '../../store/store.js';
-import { transition, type FlowLimits, type LoginEvent, type LoginFlow } from '../../login/login-flow.js';
+import { startFlow, transition, type FlowLimits, type LoginEvent, type LoginFlow } from '../../login/login-flow.js';
 import type { FlowRepository } from '../../login/flow-repository.js';
 import type { Csrf } from '../csrf.js';
 import { formField } from '../form.js';
@@ -37,6 +37,8 @@ export interface Transaction {
   key: string;
   clientName: string;
   clientId: string | null;
+  /** Opened just now (a new key): nothing can be stored under it yet, so there is nothing to read. */
+  fresh?: boolean;
 }
 
 export interface LoginSurface {
@@ -82,6 +84,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
   const { clock, csrf, flows } = deps;
 
   async function load(tx: Transaction): Promise<LoginFlow> {
+    if (tx.fresh) return startFlow(clock.now(), deps.flowTtlMs);
     return flows.load(tx.key, clock.now(), deps.flowTtlMs);
   }
 

@@ -90,14 +90,16 @@ function accountSurface(deps: AccountRouteDeps): LoginSurface {
     async open(request, reply) {
       let key = request.cookies[LOGIN_COOKIE];
       const reopening = request.method === 'GET' && request.routeOptions.url === paths.page;
+      let fresh = false;
       if (!key || !/^[A-Za-z0-9_-]{22}$/.test(key) || (reopening && (await hasEnded(deps, transactionKey(key))))) {
         // Unlike an OIDC interaction, which the app restarts, this page is where the user starts again: once a
         // transaction has ended (too many wrong codes, the hourly cap, the code deadline), the page opens a new one.
         key = randomId();
+        fresh = true;
         setLoginCookie(reply, deps, key);
       }
       // The account surface has no OIDC client; `clientId` carries the local destination instead.
-      return { key: transactionKey(key), clientName: 'your account', clientId: safeNextPath((request.query as { next?: unknown }).next) };
+      return { key: transactionKey(key), clientName: 'your account', clientId: safeNextPath((request.query as { next?: unknown }).next), fresh };
     },
     async complete(_request, reply, _tx, _userId, _amr) {
       reply.clearCookie(LOGIN_COOKIE, { path: '/login' });
