@@ -9,12 +9,20 @@ type Warp = (point: Point) => Point;
 
 const TOKEN = /[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?/g;
 
-function pathPoints(d: string): { tokens: string[]; points: Point[] } | null {
+/** A one-letter path command (the tokens are commands or numbers). */
+const isCommand = (token: string): boolean => token.length === 1 && ((token >= 'A' && token <= 'Z') || (token >= 'a' && token <= 'z'));
+
+interface ParsedPath {
+  tokens: string[];
+  points: Point[];
+}
+
+function pathPoints(d: string): ParsedPath | null {
   const tokens = d.match(TOKEN) ?? [];
   const points: Point[] = [];
   let pending: number[] = [];
   for (const token of tokens) {
-    if (/^[A-Za-z]$/.test(token)) {
+    if (isCommand(token)) {
       // Only absolute moves, lines and curves carry plain coordinate pairs; anything else stays unwarped.
       if (!/^[MLQCZ]$/.test(token) || pending.length % 2 !== 0) return null;
       continue;
@@ -28,14 +36,13 @@ function pathPoints(d: string): { tokens: string[]; points: Point[] } | null {
   return pending.length === 0 ? { tokens, points } : null;
 }
 
-function warpPath(d: string, warp: Warp): string {
-  const parsed = pathPoints(d);
+function warpPath(d: string, warp: Warp, parsed: ParsedPath | null = pathPoints(d)): string {
   if (!parsed) return d;
   let index = 0;
   let half: number | null = null;
   const out: string[] = [];
   for (const token of parsed.tokens) {
-    if (/^[A-Za-z]$/.test(token)) {
+    if (isCommand(token)) {
       out.push(token);
       continue;
     }
@@ -79,7 +86,7 @@ export function distortCaptchaSvg(svg: string, unit: () => number): string {
       const [dx, dy] = [(x - cx) * scale, (y - cy) * scale];
       return wave([cx + dx * cos - dy * sin, cy + lift + dx * sin + dy * cos]);
     };
-    return `<path fill="${fill}" d="${warpPath(d, glyph)}"/>`;
+    return `<path fill="${fill}" d="${warpPath(d, glyph, parsed)}"/>`;
   });
   return glyphs.replace(/<path d="([^"]+)" stroke="/g, (_match, d: string) => `<path d="${warpPath(d, wave)}" stroke="`);
 }
