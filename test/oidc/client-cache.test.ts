@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { addApiClient } from '../../src/admin/clients.js';
 import type { ClientRecord } from '../../src/domain/types.js';
 import { generateClientSecret, hashClientSecret } from '../../src/oidc/client-secrets.js';
-import { openDatabase } from '../../src/store/sql/database.js';
+import { openDatabase, type SqlDatabase } from '../../src/store/sql/database.js';
 import { CLIENT_CACHE_MS, sqlClientStore } from '../../src/store/sql/sql-clients.js';
 import type { Database } from '../../src/store/sql/schema.js';
 import { createSqlStore } from '../../src/store/sql/sql-store.js';
@@ -28,13 +28,14 @@ function newClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
 }
 
 /** A second connection to the same database, as another process (the CLI, another node) has. */
-function otherConnection(databaseUrl: string, dataDir: string): Kysely<Database> {
-  return openDatabase({ databaseUrl, dataDir }).db;
+function otherConnection(databaseUrl: string, dataDir: string): SqlDatabase {
+  return openDatabase({ databaseUrl, dataDir });
 }
 
 for (const backend of backends()) {
   describe(`client cache (${backend.name})`, () => {
     let context: StoreContext;
+    let connection: SqlDatabase;
     let db: Kysely<Database>;
     let clock = 0;
     /** The cached store under test, on its own connection, with a clock the test moves. */
@@ -43,12 +44,13 @@ for (const backend of backends()) {
     let other: Store;
     before(async () => {
       context = await backend.create();
-      db = otherConnection(context.databaseUrl, context.dataDir);
+      connection = otherConnection(context.databaseUrl, context.dataDir);
+      db = connection.db;
       cached = sqlClientStore(db, { maxAgeMs: 1_000, now: () => clock });
       other = context.store;
     });
     after(async () => {
-      await db.destroy();
+      await connection.close();
       await context.dispose();
     });
 
@@ -166,11 +168,11 @@ for (const backend of appBackends()) {
       const clientId = unique('api-del');
       const { secret } = await addApiClient(ctx.app.store, ctx.app.clock, { clientId, scopes: ['users:read'] });
       assert.equal(await clientCredentials(clientId, secret), 200);
-      const db = otherConnection(ctx.app.config.databaseUrl, ctx.app.config.dataDir);
+      const connection = otherConnection(ctx.app.config.databaseUrl, ctx.app.config.dataDir);
       try {
-        await db.deleteFrom('clients').where('client_id', '=', clientId).execute();
+        await connection.db.deleteFrom('clients').where('client_id', '=', clientId).execute();
       } finally {
-        await db.destroy();
+        await connection.close();
       }
       await refusedWithin(clientId, secret);
       // And it stays refused.
