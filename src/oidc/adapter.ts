@@ -1,5 +1,5 @@
 // oidc-provider storage adapter backed by our store (never the memory adapter). Clients come from the clients table.
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../domain/clock.js';
 import type { ClientRecord } from '../domain/types.js';
 import type { ClientStore, OidcModelStore } from '../store/store.js';
@@ -27,7 +27,13 @@ export function createAdapterFactory(models: OidcModelStore, clients: ClientStor
         return withConsumed(await models.findByUserCode(name, userCode, clock.now()));
       },
       async consume(id) {
-        await models.consume(name, id, clock.now());
+        if (await models.consume(name, id, clock.now())) return;
+        // Consumed (or revoked) between the provider's read and this write: a second, concurrent use of a code or a
+        // refresh token. Refused and treated like any reuse: what the grant issued is revoked.
+        const record = await models.find(name, id, clock.now());
+        const grantId = record?.payload.grantId;
+        if (typeof grantId === 'string') await models.revokeByGrantId(grantId);
+        throw new errors.InvalidGrant(`${name === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
       },
       async destroy(id) {
         await models.destroy(name, id);
