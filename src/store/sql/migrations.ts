@@ -363,6 +363,20 @@ const settings = (_dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * oidc_models' lookup indexes cover only the rows that have the column: login flows, CAPTCHA records and
+ * client-credentials tokens have no grant, uid or account, and no longer pay for three index entries on every write.
+ * `column = ?` implies `column IS NOT NULL`, so SQLite and PostgreSQL use the partial indexes for the same lookups.
+ */
+const partialOidcIndexes = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    for (const name of ['oidc_models_grant_idx', 'oidc_models_uid_idx', 'oidc_models_account_idx']) await db.schema.dropIndex(name).execute();
+    await sql`create index oidc_models_grant_idx on oidc_models (grant_id) where grant_id is not null`.execute(db);
+    await sql`create index oidc_models_uid_idx on oidc_models (model, uid) where uid is not null`.execute(db);
+    await sql`create index oidc_models_account_idx on oidc_models (account_id) where account_id is not null`.execute(db);
+  },
+});
+
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -370,6 +384,7 @@ export function migrationProvider(dialect: SqlDialect): MigrationProvider {
         '0011_admin_queries': adminQueries(dialect),
         '0012_webhooks': webhooks(dialect),
         '0013_settings': settings(dialect),
+        '0014_partial_oidc_indexes': partialOidcIndexes(),
       };
     },
   };
