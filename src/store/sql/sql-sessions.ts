@@ -3,6 +3,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { LinkPurpose, LinkToken, Session } from '../../domain/types.js';
 import type { LinkTokenStore, SessionStore } from '../store.js';
 import { toInt, type Database } from './schema.js';
+import { precompile } from './prepared-queries.js';
 
 function decodeSession(row: Selectable<Database['sessions']>): Session {
   return {
@@ -34,6 +35,8 @@ function decodeLink(row: Selectable<Database['link_tokens']>): LinkToken {
 }
 
 export function sqlSessionStore(db: Kysely<Database>): SessionStore {
+  // Read on every hosted page, status poll and token refresh: compiled once.
+  const byId = precompile(db, ['id'], (p) => db.selectFrom('sessions').selectAll().where('id', '=', p.id));
   return {
     async create(s) {
       await db
@@ -54,7 +57,7 @@ export function sqlSessionStore(db: Kysely<Database>): SessionStore {
         .execute();
     },
     async findById(id) {
-      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = (await byId({ id })).rows[0];
       return row ? decodeSession(row) : null;
     },
     async touch(id, lastSeenAt) {

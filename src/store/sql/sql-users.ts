@@ -6,6 +6,7 @@ import { randomId } from '../../crypto/tokens.js';
 import type { NewUser, OrgStore, UserStore } from '../store.js';
 import { isUniqueViolation } from './database.js';
 import { toInt, type Database } from './schema.js';
+import { precompile } from './prepared-queries.js';
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -38,6 +39,9 @@ function decodeOrg(row: Selectable<Database['orgs']>): Org {
 }
 
 export function sqlUserStore(db: Kysely<Database>): UserStore {
+  // The two lookups of every sign-in and token refresh, compiled once.
+  const byId = precompile(db, ['id'], (p) => db.selectFrom('users').selectAll().where('id', '=', p.id));
+  const byEmailKey = precompile(db, ['key'], (p) => db.selectFrom('users').selectAll().where('email_key', '=', p.key));
   return {
     async create(user: NewUser, now: number) {
       const row = {
@@ -63,11 +67,11 @@ export function sqlUserStore(db: Kysely<Database>): UserStore {
       return decodeUser(row);
     },
     async findById(id) {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = (await byId({ id })).rows[0];
       return row ? decodeUser(row) : null;
     },
     async findByEmail(email) {
-      const row = await db.selectFrom('users').selectAll().where('email_key', '=', normaliseEmail(email)).executeTakeFirst();
+      const row = (await byEmailKey({ key: normaliseEmail(email) })).rows[0];
       return row ? decodeUser(row) : null;
     },
     async list({ limit, offset, orgId }) {
