@@ -129,6 +129,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   });
 
+  const httpSeries = new Map<string, ReturnType<typeof httpDuration.labels>>();
+
   // Every series exists from the start at 0, so rate() and alerts work before the first event.
   for (const outcome of ['success', 'failure'] as const) for (const method of LOGIN_METHODS) logins.labels(outcome, method).inc(0);
   for (const kind of PROTECTION_KINDS) protections.labels(kind).inc(0);
@@ -204,7 +206,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     httpObserver({ method, route, statusCode, seconds }) {
       const upper = method.toUpperCase();
       const statusClass = statusCode >= 100 && statusCode < 600 ? `${Math.floor(statusCode / 100)}xx` : 'other';
-      httpDuration.labels(HTTP_METHODS.has(upper) ? upper : 'OTHER', route, statusClass).observe(seconds);
+      const key = `${HTTP_METHODS.has(upper) ? upper : 'OTHER'}\n${route}\n${statusClass}`;
+      // The labelled child is kept per series (bounded: methods x route patterns x status classes), not looked up per response.
+      let series = httpSeries.get(key);
+      if (!series) {
+        series = httpDuration.labels(HTTP_METHODS.has(upper) ? upper : 'OTHER', route, statusClass);
+        httpSeries.set(key, series);
+      }
+      series.observe(seconds);
     },
     metrics: () => registry.metrics(),
   };

@@ -187,10 +187,22 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     );
   }
 
+  // During a flood the same few refusal pages are sent over and over: kept rendered, per (message, back link).
+  const refusalPages = new Map<string, string>();
+
   /** A refused attempt checked no password and changes nothing in the transaction: a small page, no flow write. */
   function renderRefusal(reply: FastifyReply, tx: Transaction, outcome: PasswordLoginFailure) {
     if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
-    return sendHtml(reply, outcome.status, refusedPage({ productName: deps.productName, message: outcome.error ?? '', backUrl: surface.urls(tx).page }));
+    const message = outcome.error ?? '';
+    const backUrl = surface.urls(tx).page;
+    const key = `${message}\n${backUrl}`;
+    let page = refusalPages.get(key);
+    if (page === undefined) {
+      page = refusedPage({ productName: deps.productName, message, backUrl });
+      refusalPages.set(key, page);
+      if (refusalPages.size > 256) refusalPages.delete(refusalPages.keys().next().value as string);
+    }
+    return sendHtml(reply, outcome.status, page);
   }
 
   async function renderStep(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow, status = 200, error: string | null = null) {
