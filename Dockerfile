@@ -44,7 +44,7 @@ USER portcullis
 VOLUME ["/data"]
 EXPOSE 3000
 
-# /healthz answers 200 while the database (and Redis, when configured) answers, 503 otherwise (and while shutting down). Slim images have no curl.
+# /healthz answers 200 while the database answers (a Redis outage is reported as "degraded", still 200), 503 otherwise and while shutting down. Slim images have no curl.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 

@@ -192,7 +192,7 @@ async function assembleApp(options: AppOptions, opened: OpenedStore): Promise<Ap
     timeoutMs: config.webhooks.timeout,
   });
   const hasher = createHasher(config, { onVerify: (seconds) => metrics.observeVerify(seconds) });
-  const keys = await ensureSigningKeys(store.signingKeys, clock.now(), initialKeyId(config.secret));
+  const keys = await ensureSigningKeys(store.signingKeys, clock.now(), initialKeyId(config.secret, clock.now()));
   const demoEnabled = config.demo && !config.isProduction;
   if (demoEnabled) {
     await store.clients.upsert({ clientId: DEMO_CLIENT_ID, metadata: demoClientMetadata(config.publicUrl), firstParty: true, createdAt: clock.now() });

@@ -30,6 +30,7 @@ export function createAdapterFactory(models: OidcModelStore, clients: ClientStor
         if (await models.consume(name, id, clock.now())) return;
         // Consumed (or revoked) between the provider's read and this write: a second, concurrent use of a code or a
         // refresh token. Refused and treated like any reuse: what the grant issued is revoked.
+        if (name === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri already used');
         const record = await models.find(name, id, clock.now());
         const grantId = record?.payload.grantId;
         if (typeof grantId === 'string') await models.revokeByGrantId(grantId);

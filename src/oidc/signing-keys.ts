@@ -11,12 +11,16 @@ export function generateSigningKey(now: number, kid: string = randomId(12)): Sig
   return { kid, alg: 'RS256', privateJwk: jwk, createdAt: now };
 }
 
+const KID_WINDOW_MS = 3_600_000;
+
 /**
- * The kid of an installation's first key: the same on every node (they share the secret), different between
- * installations, and revealing nothing about the secret (an HMAC under a derived key).
+ * The kid of an installation's first key: the same on every node starting in the same hour (they share the secret),
+ * so simultaneous first starts agree on one key; different between installations and between hours, so a key made
+ * after the table was emptied (incident response, a restore) never reuses an earlier kid that apps may have cached;
+ * and revealing nothing about the secret (an HMAC under a derived key).
  */
-export function initialKeyId(secret: string): string {
-  return `init-${hmac(deriveKey(secret, 'signing-key-id'), 'initial').slice(0, 16)}`;
+export function initialKeyId(secret: string, now: number): string {
+  return `init-${hmac(deriveKey(secret, 'signing-key-id'), `initial:${Math.floor(now / KID_WINDOW_MS)}`).slice(0, 16)}`;
 }
 
 /**

@@ -20,21 +20,21 @@ for (const backend of backends()) {
       const nodes: Store[] = Array.from({ length: NODES }, () => createSqlStore({ databaseUrl: context.databaseUrl, dataDir: context.dataDir, sealKey: TEST_SEAL_KEY }));
       try {
         assert.deepEqual(await context.store.signingKeys.list(), [], 'the database starts without keys');
-        const started = await Promise.all(nodes.map((node, i) => ensureSigningKeys(node.signingKeys, T0 + i, initialKeyId(SECRET))));
+        const started = await Promise.all(nodes.map((node, i) => ensureSigningKeys(node.signingKeys, T0 + i, initialKeyId(SECRET, T0))));
 
         const stored = await context.store.signingKeys.list();
         assert.equal(stored.length, 1, `exactly one key stored, got ${stored.map((k) => k.kid).join(', ')}`);
-        assert.equal(stored[0]!.kid, initialKeyId(SECRET));
+        assert.equal(stored[0]!.kid, initialKeyId(SECRET, T0));
         for (const keys of started) assert.deepEqual(keys.map((k) => k.kid), [stored[0]!.kid], 'every node starts with that one key');
         assert.deepEqual(started[1]![0]!.privateJwk, stored[0]!.privateJwk, 'and the same key material, not one of its own');
 
         // Later starts find it and add nothing.
-        assert.deepEqual((await ensureSigningKeys(nodes[0]!.signingKeys, T0 + 1_000, initialKeyId(SECRET))).map((k) => k.kid), [stored[0]!.kid]);
+        assert.deepEqual((await ensureSigningKeys(nodes[0]!.signingKeys, T0 + 1_000, initialKeyId(SECRET, T0))).map((k) => k.kid), [stored[0]!.kid]);
 
         // Rotation (`portcullis keys rotate`) still adds a new, random-kid key that becomes the newest.
         const rotated = generateSigningKey(T0 + 2_000);
         await nodes[2]!.signingKeys.add(rotated);
-        const afterRotation = await ensureSigningKeys(nodes[3]!.signingKeys, T0 + 3_000, initialKeyId(SECRET));
+        const afterRotation = await ensureSigningKeys(nodes[3]!.signingKeys, T0 + 3_000, initialKeyId(SECRET, T0));
         assert.deepEqual(afterRotation.map((k) => k.kid), [rotated.kid, stored[0]!.kid], 'newest first; the first key stays published');
       } finally {
         for (const node of nodes) await node.close();
@@ -46,9 +46,12 @@ for (const backend of backends()) {
 
 describe('initialKeyId', () => {
   it('is the same for one secret, differs between installations, and does not contain the secret', () => {
-    assert.equal(initialKeyId(SECRET), initialKeyId(SECRET));
-    assert.notEqual(initialKeyId(SECRET), initialKeyId(`${SECRET}x`));
-    assert.match(initialKeyId(SECRET), /^init-[A-Za-z0-9_-]{16}$/);
-    assert.ok(!initialKeyId(SECRET).includes(SECRET.slice(0, 8)));
+    assert.equal(initialKeyId(SECRET, T0), initialKeyId(SECRET, T0));
+    assert.notEqual(initialKeyId(SECRET, T0), initialKeyId(`${SECRET}x`, T0));
+    assert.match(initialKeyId(SECRET, T0), /^init-[A-Za-z0-9_-]{16}$/);
+    assert.ok(!initialKeyId(SECRET, T0).includes(SECRET.slice(0, 8)));
+    // A key made in another hour (say, after the table was emptied) gets another kid, so no cached JWKS entry matches it.
+    assert.equal(initialKeyId(SECRET, T0 - (T0 % 3_600_000)), initialKeyId(SECRET, T0 - (T0 % 3_600_000) + 3_599_999));
+    assert.notEqual(initialKeyId(SECRET, T0), initialKeyId(SECRET, T0 + 3_600_000));
   });
 });

@@ -1,4 +1,6 @@
-// Liveness and readiness: /healthz answers 200 only when the store answers, and Redis too when it is configured.
+// Health for load balancers: /healthz answers 503 only when this node's database does not answer. Redis is shared by
+// every node, so its outage is reported ("degraded") but does not take the nodes out of rotation: tokens, discovery,
+// JWKS, userinfo and logout need no Redis and keep working while password sign-in answers 503.
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/store.js';
 
@@ -17,11 +19,11 @@ export function healthRoutes(store: Store, redis: Pingable | null = null) {
       if (!storeOk) request.log.warn({ err: storeCheck.reason }, 'health check failed: store');
       if (!redisOk) request.log.warn({ detail: (redisCheck.reason as Error).message }, 'health check failed: redis');
       const body = {
-        status: storeOk && redisOk ? 'ok' : 'unavailable',
+        status: !storeOk ? 'unavailable' : redisOk ? 'ok' : 'degraded',
         store: store.kind,
         ...(redis ? { redis: redisOk ? 'ok' : 'unavailable' } : {}),
       };
-      return reply.code(storeOk && redisOk ? 200 : 503).send(body);
+      return reply.code(storeOk ? 200 : 503).send(body);
     });
   };
 }

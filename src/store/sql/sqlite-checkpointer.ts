@@ -1,8 +1,8 @@
 // Moves SQLite's WAL checkpoints off the event loop. By default the connection that commits the 1000th WAL page
 // copies the WAL back into the database file and fsyncs it, on the main thread: a ~10 ms stall every few dozen
 // logins. Here the app's connection never checkpoints; a worker thread with its own connection runs a PASSIVE
-// checkpoint (which never blocks writers) every `intervalMs`. If the worker fails, the connection checkpoints itself
-// again (ADR 0012).
+// checkpoint (which never blocks writers) every `intervalMs`. If the worker dies or its checkpoints fail 5 times in a
+// row, the connection checkpoints itself again (ADR 0012).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
@@ -12,11 +12,16 @@ const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+let failures = 0;
 const timer = setInterval(() => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    failures = 0;
   } catch (error) {
-    parentPort.postMessage({ error: String(error && error.message || error) });
+    failures++;
+    if (failures === 1) parentPort.postMessage({ error: String(error && error.message || error) });
+    // Failing for good (permissions, I/O): exit, so the connection checkpoints itself again and the WAL stays bounded.
+    if (failures >= workerData.maxFailures) process.exit(1);
   }
 }, workerData.intervalMs);
 parentPort.on('message', (message) => {
@@ -34,7 +39,7 @@ export interface Checkpointer {
 
 export function startCheckpointer(sqlite: SQLite.Database, file: string, options: { intervalMs: number; onError?: (message: string) => void }): Checkpointer {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, intervalMs: options.intervalMs } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, file, intervalMs: options.intervalMs, maxFailures: 5 } });
   worker.unref();
   sqlite.pragma('wal_autocheckpoint = 0');
   let running = true;
