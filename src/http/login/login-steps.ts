@@ -20,6 +20,7 @@ import { ensureDeviceToken } from '../device-cookie.js';
 import { CAPTCHA_FIELDS } from '../../protection/captcha/captcha-provider.js';
 import { ipKey } from '../../protection/ip/ip-key.js';
 import { challengeMarkup } from '../views/captcha-markup.js';
+import { boundedMemo } from '../../domain/bounded-memo.js';
 
 const CAPTCHA_FIELD_NAMES: readonly string[] = Object.values(CAPTCHA_FIELDS);
 const MAX_EMAIL_CODES = 5;
@@ -188,20 +189,14 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
   }
 
   // During a flood the same few refusal pages are sent over and over: kept rendered, per (message, back link).
-  const refusalPages = new Map<string, string>();
+  const refusalPages = boundedMemo<string>(256);
 
   /** A refused attempt checked no password and changes nothing in the transaction: a small page, no flow write. */
   function renderRefusal(reply: FastifyReply, tx: Transaction, outcome: PasswordLoginFailure) {
     if (outcome.retryAfterSeconds) reply.header('retry-after', String(outcome.retryAfterSeconds));
     const message = outcome.error ?? '';
     const backUrl = surface.urls(tx).page;
-    const key = `${message}\n${backUrl}`;
-    let page = refusalPages.get(key);
-    if (page === undefined) {
-      page = refusedPage({ productName: deps.productName, message, backUrl });
-      refusalPages.set(key, page);
-      if (refusalPages.size > 256) refusalPages.delete(refusalPages.keys().next().value as string);
-    }
+    const page = refusalPages.get(`${message}\n${backUrl}`, () => refusedPage({ productName: deps.productName, message, backUrl }));
     return sendHtml(reply, outcome.status, page);
   }
 

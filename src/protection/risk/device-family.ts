@@ -1,5 +1,6 @@
 // Browser and OS family from a user agent (ua-parser-js 1.x, MIT; never the AGPL 2.x).
 import { UAParser } from 'ua-parser-js';
+import { boundedMemo } from '../../domain/bounded-memo.js';
 
 export interface DeviceFamily {
   browser: string | null;
@@ -15,16 +16,8 @@ export function deviceFamily(userAgent: string | null): DeviceFamily {
 
 /** deviceFamily with the last `limit` user agents remembered (most logins come from a handful of browsers). */
 export function cachedDeviceFamily(limit: number): (userAgent: string | null) => DeviceFamily {
-  const known = new Map<string, DeviceFamily>();
-  return (userAgent) => {
-    if (!userAgent) return deviceFamily(userAgent);
-    const cached = known.get(userAgent);
-    if (cached) return cached;
-    const family = deviceFamily(userAgent);
-    known.set(userAgent, family);
-    if (known.size > limit) known.delete(known.keys().next().value as string);
-    return family;
-  };
+  const known = boundedMemo<DeviceFamily>(limit);
+  return (userAgent) => (userAgent ? known.get(userAgent, () => deviceFamily(userAgent)) : deviceFamily(userAgent));
 }
 
 /** "Chrome on Windows", "Unknown browser". */

@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider, type SqlDialect } from './migrations.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { boundedMemo } from '../../domain/bounded-memo.js';
 
 export interface SqlDatabase {
   db: Kysely<Database>;
@@ -49,16 +50,9 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
  * better-sqlite3 runs each statement synchronously to completion on the one connection (nothing here iterates).
  */
 export function reusingStatements(sqlite: SQLite.Database, limit = 512): { prepare(sql: string): SQLite.Statement; close(): void } {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = boundedMemo<SQLite.Statement>(limit);
   return {
-    prepare(sql: string) {
-      const cached = statements.get(sql);
-      if (cached) return cached;
-      const statement = sqlite.prepare(sql);
-      statements.set(sql, statement);
-      if (statements.size > limit) statements.delete(statements.keys().next().value as string);
-      return statement;
-    },
+    prepare: (sql: string) => statements.get(sql, () => sqlite.prepare(sql)),
     close() {
       statements.clear();
       sqlite.close();
