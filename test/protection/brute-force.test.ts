@@ -155,6 +155,17 @@ describe('brute-force protection (SQLite, fake clock)', () => {
     assert.deepEqual({ verify: hashing.verify, dummyVerify: hashing.dummyVerify }, { verify: 0, dummyVerify: 0 });
   });
 
+  test('CSRF is checked before a remembered refusal is answered', async () => {
+    // Threat: the refusal memory answering before the CSRF check, so a cross-site or token-less POST gets a
+    // different answer (and skips the check that every form has).
+    const { email, attacker } = await blockedUser('csrfmem');
+    assertBlockedPage(await attacker.login(email, PASSWORD), 'the pair is refused from memory');
+    const withoutToken = await attacker.browser.postForm('/login', { email, password: PASSWORD });
+    assert.equal(withoutToken.statusCode, 403, 'a POST without the token is refused as a CSRF failure, not as a block');
+    const wrongToken = await attacker.browser.postForm('/login', { csrf: 'x'.repeat(43), email, password: PASSWORD });
+    assert.equal(wrongToken.statusCode, 403);
+  });
+
   test('an unknown identifier behaves like a known one', async () => {
     // Threat: account enumeration through the lockout: different answers, timings or emails for addresses that exist.
     const known = uniqueEmail('known');
