@@ -435,6 +435,7 @@ async function assembleApp(options: AppOptions, opened: OpenedStore): Promise<Ap
     ...(demoEnabled ? [demoRoutes({ issuer: config.issuer, publicUrl: config.publicUrl, productName: config.productName, secureCookie: config.cookieSecure })] : []),
   ];
   const server = await buildServer({ logger, trustProxy: parseTrustProxy(config.trustProxy), productName: config.productName, secureCookies: config.cookieSecure, publicUrl: config.publicUrl, provider, plugins,
+    httpObserver: config.metrics.enabled ? metrics.httpObserver : undefined,
     captchaOrigins: config.bot.provider in EXTERNAL_CAPTCHA ? EXTERNAL_CAPTCHA[config.bot.provider as keyof typeof EXTERNAL_CAPTCHA].origins : [],
   });
   if (config.metrics.enabled) installHttpMetrics(server, metrics);

@@ -42,9 +42,8 @@ export function securityHeaders(options: SecurityHeaderOptions): ReadonlyArray<r
   ];
 }
 
-/** Sets the headers on the raw response first thing, so responses written by mounted middleware carry them too. */
-export function installSecurityHeaders(app: FastifyInstance, options: SecurityHeaderOptions): void {
-  const headers = securityHeaders(options);
+/** Sets the headers on the raw response first thing, so every response carries them, error pages included. */
+export function installSecurityHeaders(app: FastifyInstance, headers: ReadonlyArray<readonly [string, string]>): void {
   app.addHook('onRequest', (_request, reply, done) => {
     const raw = reply.raw;
     for (const [name, value] of headers) raw.setHeader(name, value);

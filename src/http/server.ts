@@ -1,15 +1,14 @@
-// Builds the Fastify server: security headers, cookies, forms, the OIDC mount and one plugin per surface.
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+// Builds the HTTP server: oidc-provider under /oidc (oidc-mount.ts), and Fastify with security headers, cookies, forms
+// and one plugin per surface for everything else.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import middie from '@fastify/middie';
+import http from 'node:http';
 import type Provider from 'oidc-provider';
 import type { FastifyBaseLogger } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { installErrorHandling, sendError } from './errors.js';
-import { PortcullisError } from '../domain/errors.js';
-import { forwardedHeaderGuard } from './forwarded-headers.js';
-import { installSecurityHeaders } from './security-headers.js';
+import { installSecurityHeaders, securityHeaders } from './security-headers.js';
+import { createOidcMount, isOidcPath, OIDC_MOUNT, type OidcMountOptions } from './oidc-mount.js';
 import type { TrustProxySetting } from './client-ip.js';
 
 export interface ServerOptions {
@@ -22,10 +21,32 @@ export interface ServerOptions {
   captchaOrigins?: readonly string[];
   provider: Provider;
   plugins: FastifyPluginAsync[];
+  /** Observes the responses of the OIDC mount (Fastify's own are observed by installHttpMetrics). */
+  httpObserver?: OidcMountOptions['observe'];
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const headers = securityHeaders({ captchaOrigins: options.captchaOrigins, hsts: options.secureCookies });
+  let closing = false;
+  const oidc = createOidcMount({
+    handler: options.provider.callback(),
+    publicUrl: options.publicUrl,
+    trustProxy: options.trustProxy,
+    headers,
+    logger: options.logger as unknown as OidcMountOptions['logger'],
+    observe: options.httpObserver,
+    isClosing: () => closing,
+  });
   const app: FastifyInstance = Fastify({
+    // oidc-provider is answered beside Fastify, on the same server (oidc-mount.ts, ADR 0013); everything else goes to Fastify.
+    // The timeouts are the ones Fastify gives the servers it creates itself.
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => (isOidcPath(req.url) ? oidc(req, res) : handler(req, res)));
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     loggerInstance: options.logger,
     trustProxy: options.trustProxy === false ? false : options.trustProxy,
     bodyLimit: 64 * 1024,
@@ -40,26 +61,22 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
   });
   installErrorHandling(app, options.productName);
-  // Security headers first so they also reach oidc-provider's responses (mounted through middie below).
-  installSecurityHeaders(app, { captchaOrigins: options.captchaOrigins, hsts: options.secureCookies });
+  installSecurityHeaders(app, headers);
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  // oidc-provider is mounted through middie in its own context, behind catch-all routes: middie's hook (which copies
-  // the client address, host and query onto every request it sees) then runs for /oidc requests only.
-  await app.register(async (oidc) => {
-    await oidc.register(middie);
-    const guard = forwardedHeaderGuard(options.publicUrl, options.trustProxy);
-    oidc.use('/oidc', (req: IncomingMessage, _res: ServerResponse, next: () => void) => {
-      guard(req);
-      next();
-    });
-    oidc.use('/oidc', options.provider.callback());
-    // Reached only if the provider passed a request on without answering it.
-    const notFound = async () => {
-      throw new PortcullisError('not_found');
+  // Requests that come through Fastify itself rather than the server (inject, in tests) reach the same mount through
+  // catch-all routes. It takes over in onRequest, before Fastify would read the body the provider parses itself.
+  await app.register(async (scope) => {
+    const handOver = (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      oidc(request.raw, reply.raw, false);
     };
-    oidc.all('/oidc', notFound);
-    oidc.all('/oidc/*', notFound);
+    const unreachable = async () => undefined;
+    scope.all(OIDC_MOUNT, { onRequest: handOver }, unreachable);
+    scope.all(`${OIDC_MOUNT}/*`, { onRequest: handOver }, unreachable);
   });
   for (const plugin of options.plugins) await app.register(plugin);
   return app;

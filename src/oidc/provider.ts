@@ -1,4 +1,5 @@
 // Configures oidc-provider: our store as adapter, persisted keys, first-party consent skip, PKCE, rotation, hashed client secrets.
+import { reuseClientInstances } from './client-instances.js';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../domain/clock.js';
@@ -137,6 +138,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Host and protocol are pinned to the public URL by the HTTP layer (forwarded-headers.ts), so trusting them is safe.
   provider.proxy = true;
   bridge?.install(provider);
+  reuseClientInstances(provider);
   // Secrets are hashed at rest, so replace the plaintext compare with a constant-time hash compare.
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return clientSecretMatches(actual, this.clientSecret);

@@ -2,9 +2,7 @@
 // histogram uses route patterns (bounded cardinality), each app has its own registry, and the bearer token is enforced.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyInstance } from 'fastify';
-import middie from '@fastify/middie';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createMetrics, type Metrics, type MetricsOptions } from '../../src/metrics/metrics.js';
 import { installHttpMetrics, metricsRoutes } from '../../src/http/routes/metrics.js';
 import { createPasswordHasher } from '../../src/crypto/password-hasher.js';
@@ -294,14 +292,17 @@ describe('GET /metrics and the HTTP histogram', () => {
 
   before(async () => {
     metrics = fresh({ outboxDepth: async () => ({ pending: 2, failed: 0 }) });
-    // Shaped like src/http/server.ts: middie mounts a non-Fastify handler on /oidc, and each surface is its own plugin.
+    // Shaped like src/http/server.ts: catch-all /oidc routes hand injected requests to a non-Fastify handler, and each
+    // surface is its own plugin.
     app = Fastify();
-    await app.register(middie);
-    app.use('/oidc', (_req: IncomingMessage, res: ServerResponse) => {
-      res.statusCode = 302;
-      res.setHeader('location', '/elsewhere');
-      res.end();
-    });
+    const mounted = async (_request: unknown, reply: FastifyReply) => {
+      reply.hijack();
+      reply.raw.statusCode = 302;
+      reply.raw.setHeader('location', '/elsewhere');
+      reply.raw.end();
+    };
+    app.all('/oidc', mounted);
+    app.all('/oidc/*', mounted);
     await app.register(metricsRoutes({ metrics, token: TOKEN }));
     await app.register(async (child: FastifyInstance) => {
       child.get('/users/:id', async (request) => ({ id: (request.params as { id: string }).id }));

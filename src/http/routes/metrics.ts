@@ -32,31 +32,22 @@ export function metricsRoutes(options: MetricsRouteOptions) {
   };
 }
 
-export interface HttpMetricsOptions {
-  /** Path prefixes served by mounted (non-Fastify) handlers, and the route label each gets. Default: /oidc → 'oidc'. */
-  mounts?: Record<string, string>;
-}
+const OIDC_ROUTES = new Set(['/oidc', '/oidc/*']);
 
 /**
- * The route label: Fastify's route pattern, the mount's name for the OIDC provider (served through middie behind
- * its catch-all routes), or 'unmatched'. Never the raw URL, so the number of series stays bounded.
+ * The route label: Fastify's route pattern, 'oidc' for the provider's mount, or 'unmatched'. Never the raw URL, so the
+ * number of series stays bounded. Real connections to the mount bypass Fastify and are labelled 'oidc' by
+ * oidc-mount.ts; requests injected through Fastify reach it by the catch-all routes here.
  */
-export function routeLabel(request: FastifyRequest, mounts: Record<string, string>): string {
+export function routeLabel(request: FastifyRequest): string {
   const pattern = request.routeOptions.url;
-  if (pattern && !request.is404 && !Object.hasOwn(mounts, pattern.endsWith('/*') ? pattern.slice(0, -2) : pattern)) return pattern;
-  // middie rewrites request.url to the part after the mount prefix; originalUrl keeps what the client sent.
-  const raw = (request.raw as { originalUrl?: string }).originalUrl ?? request.url;
-  const path = raw.split('?', 1)[0] ?? '';
-  for (const [prefix, label] of Object.entries(mounts)) {
-    if (path === prefix || path.startsWith(`${prefix}/`)) return label;
-  }
-  return 'unmatched';
+  if (!pattern || request.is404) return 'unmatched';
+  return OIDC_ROUTES.has(pattern) ? 'oidc' : pattern;
 }
 
-/** Adds an onResponse hook observing every response (routes, the OIDC mount and 404s). Call on the root instance before ready. */
-export function installHttpMetrics(app: FastifyInstance, metrics: Metrics, options: HttpMetricsOptions = {}): void {
-  const mounts = options.mounts ?? { '/oidc': 'oidc' };
+/** Adds an onResponse hook observing every Fastify response (routes and 404s). Call on the root instance before ready. */
+export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    metrics.httpObserver({ method: request.method, route: routeLabel(request, mounts), statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    metrics.httpObserver({ method: request.method, route: routeLabel(request), statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
 }

@@ -7,11 +7,14 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider, type SqlDialect } from './migrations.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { groupCommit, type QueryExecutor } from './group-commit.js';
 import { boundedMemo } from '../../domain/bounded-memo.js';
 
 export interface SqlDatabase {
   db: Kysely<Database>;
   dialect: SqlDialect;
+  /** Runs a hot single-statement write: on SQLite through group commit (one transaction per event-loop turn). */
+  writes: QueryExecutor;
   /** Closes the connections (and SQLite's checkpoint worker, once it has let go of the files). */
   close(): Promise<void>;
 }
@@ -23,7 +26,7 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
     // An idle client error (e.g. server restart) must not crash the process.
     pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', writes: (query) => db.executeQuery(query), close: () => db.destroy() };
   }
   const file = options.sqliteFile ?? join(options.dataDir, 'portcullis.sqlite');
   if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
@@ -37,6 +40,7 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
   return {
     db,
     dialect: 'sqlite',
+    writes: groupCommit(db).execute,
     async close() {
       await db.destroy();
       await checkpointer?.stop();

@@ -1,6 +1,7 @@
 // Hot queries compiled once: Kysely otherwise builds and compiles the query tree on every run (about 15 µs for a
 // select, 25 µs for an upsert here), which is more than SQLite takes to run most of them.
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import type { QueryExecutor } from './group-commit.js';
 
 const MARK = '\u0000portcullis-param:';
 
@@ -15,6 +16,8 @@ export function precompile<DB, Name extends string, Row>(
   names: readonly Name[],
   // Placeholders stand in for values of any column type while the query is built.
   build: (p: Record<Name, any>) => Compilable<Row>,
+  /** Runs the compiled query; a write may pass its database's group commit (group-commit.ts). */
+  execute: QueryExecutor = (query) => db.executeQuery(query),
 ): (values: Record<Name, unknown>) => Promise<QueryResult<Row>> {
   const placeholders = Object.fromEntries(names.map((name) => [name, `${MARK}${name}`])) as Record<Name, string>;
   const compiled = build(placeholders).compile();
@@ -24,6 +27,6 @@ export function precompile<DB, Name extends string, Row>(
   if (unused.length > 0) throw new Error(`precompile: ${unused.join(', ')} not bound in ${compiled.sql}`);
   return (values) => {
     const parameters = slots.map((name, i) => (name === null ? compiled.parameters[i] : values[name]));
-    return db.executeQuery<Row>({ ...compiled, parameters } as CompiledQuery<Row>);
+    return execute<Row>({ ...compiled, parameters } as CompiledQuery<Row>);
   };
 }

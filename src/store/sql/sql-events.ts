@@ -6,6 +6,7 @@ import type { EventCode, SecurityEvent } from '../../events/event-codes.js';
 import type { EventStore } from '../store.js';
 import { toInt, type Database } from './schema.js';
 import { precompile } from './prepared-queries.js';
+import type { QueryExecutor } from './group-commit.js';
 
 function decodeEvent(row: Selectable<Database['events']>): SecurityEvent {
   return {
@@ -25,9 +26,9 @@ function decodeEvent(row: Selectable<Database['events']>): SecurityEvent {
 
 const EVENT_COLUMNS = ['id', 'at', 'code', 'user_id', 'identifier', 'ip', 'user_agent', 'client_id', 'outcome', 'reason', 'details'] as const;
 
-export function sqlEventStore(db: Kysely<Database>): EventStore {
-  // Several events per sign-in: the insert is compiled once.
-  const insert = precompile(db, EVENT_COLUMNS, (p) => db.insertInto('events').values(p));
+export function sqlEventStore(db: Kysely<Database>, writes?: QueryExecutor): EventStore {
+  // Several events per sign-in: the insert is compiled once, and committed with the other writes of its turn.
+  const insert = precompile(db, EVENT_COLUMNS, (p) => db.insertInto('events').values(p), writes);
   return {
     async append(input, now) {
       const event: SecurityEvent = {

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { OidcModelRecord, OidcModelStore } from '../store.js';
 import { precompile } from './prepared-queries.js';
+import type { QueryExecutor } from './group-commit.js';
 import { toInt, type Database } from './schema.js';
 
 type Row = { payload: string; expires_at: unknown; consumed_at: unknown };
@@ -15,7 +16,7 @@ function decode(row: Row | undefined, now: number): OidcModelRecord | null {
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
-export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
+export function sqlOidcModelStore(db: Kysely<Database>, writes?: QueryExecutor): OidcModelStore {
   const columns = ['payload', 'expires_at', 'consumed_at'] as const;
   // The statements of every token request, compiled once (prepared-queries.ts).
   const upsert = precompile(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'expires_at'], (p) =>
@@ -32,11 +33,13 @@ export function sqlOidcModelStore(db: Kysely<Database>): OidcModelStore {
           expires_at: p.expires_at,
         }),
       ),
+    writes,
   );
   const findById = precompile(db, ['model', 'id'], (p) => db.selectFrom('oidc_models').select(columns).where('model', '=', p.model).where('id', '=', p.id));
   const findByUid = precompile(db, ['model', 'uid'], (p) => db.selectFrom('oidc_models').select(columns).where('model', '=', p.model).where('uid', '=', p.uid));
   const consume = precompile(db, ['model', 'id', 'now'], (p) =>
     db.updateTable('oidc_models').set({ consumed_at: p.now }).where('model', '=', p.model).where('id', '=', p.id).where('consumed_at', 'is', null),
+    writes,
   );
   return {
     async upsert(model, id, payload, expiresAt) {
