@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { cannon, type CannonResult } from './lib/cannon.js';
 import { Connection, csrfIn } from './lib/http.js';
 import { startCpuWindow } from './lib/machine.js';
-import { Browser, counters, DESKTOP_CHROME_UA, eventDelta, type BenchUser } from './lib/portcullis.js';
+import { Browser, counters, DESKTOP_CHROME_UA, type BenchUser } from './lib/portcullis.js';
 import { fmt, newResult, noteDisturbance, printFigures, ratioFigure, writeResult, type BenchResult, type Figure } from './lib/report.js';
 import { costPerOp, costSnapshot, ownCpu, startServerProcess, type ServerProcess } from './lib/server.js';
 
@@ -51,12 +51,14 @@ async function fixedAttempt(browser: Browser, connection: Connection, email: str
 }
 
 export async function runBlockedPath(options: { quick: boolean }): Promise<BenchResult> {
-  const s = options.quick ? { durationSec: 2, connections: 10 } : { durationSec: 12, connections: 10 };
+  // durationSec per target, in two halves; warmupSec per target, uncounted.
+  const s = options.quick ? { durationSec: 2, warmupSec: 1, connections: 10 } : { durationSec: 12, warmupSec: 2, connections: 10 };
   const result = newResult('blocked-path', '2. The blocked path vs a bare Fastify route', options.quick, {
     ...s,
     config: CONFIG,
     client: 'autocannon, pipelining 1, the same fixed POST /login (cookies, CSRF token, wrong password) for every run',
-    baseline: 'bare Fastify 5 + @fastify/formbody in its own process, GET/POST /login -> 200 "ok"; measured before and after, averaged',
+    baseline: 'bare Fastify 5 + @fastify/formbody in its own process, GET/POST /login -> 200 "ok"',
+    order: 'an uncounted warm-up of each target, then bare, blocked, throttled, throttled, blocked, bare (each half the duration)',
     blockedPair: `victim account from ${BLOCKED_IP} after 10 wrong passwords (bruteForce.threshold default 10)`,
     throttledIp: `${THROTTLED_IP} after 100 failed logins over 100 unknown identifiers (throttle.failedLoginsPerDay default 100)`,
   });
@@ -87,26 +89,56 @@ export async function runBlockedPath(options: { quick: boolean }): Promise<Bench
     const run = async (phase: string, target: ServerProcess, p: number, req: { headers: Record<string, string>; body: string }): Promise<CannonResult & { cost: ReturnType<typeof costPerOp> }> => {
       const cpu = startCpuWindow(ownCpu([target]));
       const c0 = await costSnapshot(target);
-      const r = await cannon({ port: p, method: 'POST', path: '/login', headers: req.headers, body: req.body, connections: s.connections, durationSec: s.durationSec });
+      const r = await cannon({ port: p, method: 'POST', path: '/login', headers: req.headers, body: req.body, connections: s.connections, durationSec: s.durationSec / 2 });
       const cost = costPerOp(c0, await costSnapshot(target), r.total);
       result.cpu[phase] = await cpu.stop();
       return { ...r, cost };
     };
 
-    const bare1 = await run('bare_before', bare, barePort, blockedReq);
-    const c0 = await counters(server);
-    const blocked = await run('blocked_pair', server, port, blockedReq);
-    const c1 = await counters(server);
-    const throttled = await run('throttled_ip', server, port, throttledReq);
-    const c2 = await counters(server);
-    const bare2 = await run('bare_after', bare, barePort, blockedReq);
+    // An uncounted warm-up of each target (JIT, autocannon, the refusal memory), then the measured runs in the
+    // palindromic order bare, blocked, throttled, throttled, blocked, bare (each half the duration): a machine that
+    // gets busier or quieter during the run then weighs on all three alike.
+    const targets = { bare: [bare, barePort, blockedReq], blocked: [server, port, blockedReq], throttled: [server, port, throttledReq] } as const;
+    for (const [, p, req] of Object.values(targets)) {
+      await cannon({ port: p, method: 'POST', path: '/login', headers: req.headers, body: req.body, connections: s.connections, durationSec: s.warmupSec });
+    }
+    const halves: Record<keyof typeof targets, Array<CannonResult & { cost: ReturnType<typeof costPerOp> }>> = { bare: [], blocked: [], throttled: [] };
+    const counted: Record<'blocked' | 'throttled', number> = { blocked: 0, throttled: 0 };
+    for (const [i, name] of (['bare', 'blocked', 'throttled', 'throttled', 'blocked', 'bare'] as const).entries()) {
+      const [target, p, req] = targets[name];
+      const c0 = await counters(server);
+      halves[name].push(await run(`${name}_${i < 3 ? 1 : 2}`, target, p, req));
+      if (name !== 'bare') counted[name] += (await counters(server)).argon2Verifies - c0.argon2Verifies;
+    }
+    const merge = (runs: Array<CannonResult & { cost: ReturnType<typeof costPerOp> }>) => {
+      const total = runs.reduce((a, r) => a + r.total, 0);
+      const seconds = runs.reduce((a, r) => a + r.seconds, 0);
+      const statusCodes: Record<string, number> = {};
+      for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+      const avg = (f: (r: CannonResult) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
+      const cpu = runs.reduce((a, r) => a + r.cost.serverCpuMs * r.total, 0) / total;
+      const sqlStatements = runs.reduce((a, r) => a + r.cost.sqlStatements * r.total, 0) / total;
+      return {
+        perSec: total / seconds,
+        total,
+        seconds,
+        latencyMs: { p50: avg((r) => r.latencyMs.p50), p90: avg((r) => r.latencyMs.p90), p99: avg((r) => r.latencyMs.p99), max: Math.max(...runs.map((r) => r.latencyMs.max)), mean: avg((r) => r.latencyMs.mean) },
+        statusCodes,
+        errors: runs.reduce((a, r) => a + r.errors, 0),
+        timeouts: runs.reduce((a, r) => a + r.timeouts, 0),
+        cost: { ...runs[0]!.cost, serverCpuMs: Math.round(cpu * 1000) / 1000, sqlStatements: Math.round(sqlStatements * 1000) / 1000 },
+      };
+    };
+    const [bare1, bare2] = halves.bare as [(typeof halves.bare)[number], (typeof halves.bare)[number]];
+    const blocked = merge(halves.blocked);
+    const throttled = merge(halves.throttled);
 
     const barePerSec = (bare1.perSec + bare2.perSec) / 2;
     const bareP50 = (bare1.latencyMs.p50 + bare2.latencyMs.p50) / 2;
     const bareP99 = (bare1.latencyMs.p99 + bare2.latencyMs.p99) / 2;
     const bareCpuMs = Math.round(((bare1.cost.serverCpuMs + bare2.cost.serverCpuMs) / 2) * 1000) / 1000;
-    const verifiesBlocked = c1.argon2Verifies - c0.argon2Verifies;
-    const verifiesThrottled = c2.argon2Verifies - c1.argon2Verifies;
+    const verifiesBlocked = counted.blocked;
+    const verifiesThrottled = counted.throttled;
     const baseline = { name: 'bare Fastify req/s', value: barePerSec, unit: 'req/s' };
     const costNote = (r: typeof blocked) => `server CPU ${r.cost.serverCpuMs} ms/request, ${r.cost.sqlStatements} SQL statements; status codes ${JSON.stringify(r.statusCodes)}`;
     result.figures.push(
@@ -126,8 +158,8 @@ export async function runBlockedPath(options: { quick: boolean }): Promise<Bench
     result.details = {
       bareBefore: bare1,
       bareAfter: bare2,
-      blocked: { ...blocked, argon2Verifies: verifiesBlocked, events: eventDelta(c0, c1) },
-      throttled: { ...throttled, argon2Verifies: verifiesThrottled, events: eventDelta(c1, c2) },
+      blocked: { ...blocked, argon2Verifies: verifiesBlocked, halves: halves.blocked },
+      throttled: { ...throttled, argon2Verifies: verifiesThrottled, halves: halves.throttled },
     };
     for (const [name, r, code] of [['blocked', blocked, '429'], ['throttled', throttled, '429']] as const) {
       const other = r.total - (r.statusCodes[code] ?? 0);

@@ -11,3 +11,14 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const hb = hash('sha256', b, 'buffer');
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
+
+/**
+ * Compares a presented value with an expected one whose length is public (a digest or MAC of fixed size), in time
+ * independent of their content: only a length mismatch returns early, and that length is no secret. Cheaper than
+ * constantTimeEqual, which hashes both sides to hide lengths.
+ */
+export function fixedLengthEqual(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}

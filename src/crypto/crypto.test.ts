@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { constantTimeEqual } from './constant-time.js';
+import { constantTimeEqual, fixedLengthEqual } from './constant-time.js';
 import { createToken, parseToken, secretMatches, sha256 } from './tokens.js';
 import { deriveKey, hmac } from './hmac.js';
 import { seal, unseal } from './seal.js';
@@ -23,6 +23,18 @@ describe('crypto', () => {
     assert.equal(constantTimeEqual('secret', 'secret1'), false);
     assert.equal(constantTimeEqual('', ''), true);
     assert.equal(constantTimeEqual('', 'a'), false);
+  });
+
+  it('fixedLengthEqual is exact: same length and content only, multi-byte input included', () => {
+    const mac = hmac(Buffer.from('k'), 'value');
+    assert.equal(fixedLengthEqual(mac, mac), true);
+    assert.equal(fixedLengthEqual(`${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`, mac), false, 'last character differs');
+    assert.equal(fixedLengthEqual(mac.slice(1), mac), false, 'shorter');
+    assert.equal(fixedLengthEqual(`${mac}x`, mac), false, 'longer');
+    assert.equal(fixedLengthEqual('', mac), false);
+    // 43 characters but more bytes: the byte lengths differ, so it is refused rather than compared out of bounds.
+    assert.equal(fixedLengthEqual(`é${mac.slice(1)}`, mac), false);
+    assert.equal(fixedLengthEqual('', ''), true);
   });
 
   it('tokens are id.secret with only the hash kept, and parse strictly', () => {

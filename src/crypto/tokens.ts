@@ -1,5 +1,6 @@
 // Random identifiers and `id.secret` tokens; only SHA-256 of the secret is ever stored.
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
+import { fixedLengthEqual } from './constant-time.js';
 
 /** 128 bits of entropy, base64url: enough for unguessable public identifiers. */
 export function randomId(bytes = 16): string {
@@ -38,10 +39,8 @@ export function parseToken(token: unknown): SplitToken | null {
 
 /**
  * Both sides are SHA-256 digests in base64url, 43 characters whatever the secret: their length tells nothing, so they
- * are compared directly in constant time, without constantTimeEqual's extra hashing of each side.
+ * are compared directly in constant time (fixedLengthEqual).
  */
 export function secretMatches(secret: string, storedHash: string): boolean {
-  const presented = Buffer.from(sha256(secret), 'latin1');
-  const stored = Buffer.from(storedHash, 'latin1');
-  return presented.length === stored.length && timingSafeEqual(presented, stored);
+  return fixedLengthEqual(sha256(secret), storedHash);
 }

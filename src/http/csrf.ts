@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { PortcullisError } from '../domain/errors.js';
-import { constantTimeEqual } from '../crypto/constant-time.js';
+import { fixedLengthEqual } from '../crypto/constant-time.js';
 import { hmac } from '../crypto/hmac.js';
 
 export const CSRF_COOKIE = 'portcullis_csrf';
@@ -32,7 +32,8 @@ export function createCsrf(key: Buffer, secureCookie: boolean): Csrf {
       // Forms send the token as a field; the page scripts' JSON calls send it as a header.
       const header = request.headers['x-csrf-token'];
       const submitted = (request.body as Record<string, unknown> | undefined)?.csrf ?? (typeof header === 'string' ? header : undefined);
-      if (!cookie || typeof submitted !== 'string' || !constantTimeEqual(submitted, tokenFor(cookie, scope))) {
+      // The expected token is an HMAC-SHA-256 in base64url: its length (43) is public, its content is compared in constant time.
+      if (!cookie || typeof submitted !== 'string' || !fixedLengthEqual(submitted, tokenFor(cookie, scope))) {
         throw new PortcullisError('csrf_failed');
       }
     },

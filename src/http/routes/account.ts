@@ -85,7 +85,8 @@ function accountSurface(deps: AccountRouteDeps): LoginSurface {
   const nextOf = (tx: Transaction) => tx.clientId ?? '/account';
   return {
     paths,
-    urls: (tx) => Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, withNext(v, nextOf(tx))])) as LoginSurface['paths'],
+    // Most sign-ins go back to the account page itself: their URLs are the plain paths, built once.
+    urls: (tx) => (nextOf(tx) === '/account' ? paths : (Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, withNext(v, nextOf(tx))])) as LoginSurface['paths'])),
     csrfScope: () => 'login',
     async open(request, reply) {
       let key = request.cookies[LOGIN_COOKIE];
