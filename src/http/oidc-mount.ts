@@ -5,7 +5,7 @@
 // middie made, the request metric and log line, and 503 while the server closes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { forwardedHeaderGuard } from './forwarded-headers.js';
+import { clientAddress, forwardedHeaderGuard } from './forwarded-headers.js';
 import type { TrustProxySetting } from './client-ip.js';
 
 export const OIDC_MOUNT = '/oidc';
@@ -36,6 +36,7 @@ export interface OidcMountOptions {
  */
 export function createOidcMount(options: OidcMountOptions): (req: IncomingMessage, res: ServerResponse, observed?: boolean) => void {
   const guard = forwardedHeaderGuard(options.publicUrl, options.trustProxy);
+  const ipOf = clientAddress(options.trustProxy);
   const { headers, logger, observe } = options;
   return (req, res, observed = true) => {
     const started = performance.now();
@@ -46,7 +47,7 @@ export function createOidcMount(options: OidcMountOptions): (req: IncomingMessag
         observe?.({ method: req.method ?? 'GET', route: 'oidc', statusCode: res.statusCode, seconds: ms / 1000 });
         if (logger.isLevelEnabled('info')) {
           // Through the logger's req serializer, which keeps the method, the redacted URL, the peer and the user agent.
-          const logged = { method: req.method, url: (req as { originalUrl?: string }).originalUrl ?? req.url, ip: req.socket.remoteAddress, headers: req.headers };
+          const logged = { method: req.method, url: (req as { originalUrl?: string }).originalUrl ?? req.url, ip: ipOf(req), headers: req.headers };
           logger.info({ req: logged, res: { statusCode: res.statusCode }, responseTime: ms }, 'request completed');
         }
       });

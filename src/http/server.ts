@@ -8,6 +8,7 @@ import type Provider from 'oidc-provider';
 import type { FastifyBaseLogger } from 'fastify';
 import { installErrorHandling, sendError } from './errors.js';
 import { installSecurityHeaders, securityHeaders } from './security-headers.js';
+import { PortcullisError } from '../domain/errors.js';
 import { createOidcMount, isOidcPath, OIDC_MOUNT, type OidcMountOptions } from './oidc-mount.js';
 import type { TrustProxySetting } from './client-ip.js';
 
@@ -70,7 +71,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   // Requests that come through Fastify itself rather than the server (inject, in tests) reach the same mount through
   // catch-all routes. It takes over in onRequest, before Fastify would read the body the provider parses itself.
   await app.register(async (scope) => {
-    const handOver = (request: FastifyRequest, reply: FastifyReply) => {
+    const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
+      // Fastify routes absolute-form targets (`GET http://host/oidc/...`) by their path; the provider would not.
+      if (!isOidcPath(request.raw.url)) throw new PortcullisError('not_found');
       reply.hijack();
       oidc(request.raw, reply.raw, false);
     };

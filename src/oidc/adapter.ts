@@ -33,7 +33,12 @@ export function createAdapterFactory(models: OidcModelStore, clients: ClientStor
         if (name === 'PushedAuthorizationRequest') throw new errors.InvalidRequestUri('request_uri already used');
         const record = await models.find(name, id, clock.now());
         const grantId = record?.payload.grantId;
-        if (typeof grantId === 'string') await models.revokeByGrantId(grantId);
+        if (typeof grantId === 'string') {
+          // The grant record goes too: a token the winning request saves after this revocation then names a grant
+          // that no longer exists, and the provider refuses it (refresh, userinfo, introspection).
+          await models.revokeByGrantId(grantId);
+          await models.destroy('Grant', grantId);
+        }
         throw new errors.InvalidGrant(`${name === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
       },
       async destroy(id) {

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createOidcMount, isOidcPath } from '../../src/http/oidc-mount.js';
 import { contentSecurityPolicy } from '../../src/http/security-headers.js';
@@ -60,6 +60,21 @@ describe('the OIDC mount on a listening server', () => {
     }
   });
 
+  it('refuses an absolute-form request target with a 404 page instead of handing the provider a broken path', async () => {
+    const { port } = app.server.server.address() as AddressInfo;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(`GET http://127.0.0.1:${port}/oidc/.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      });
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 404 /);
+    assert.ok(!raw.includes('token_endpoint'));
+  });
+
   it('pins host and protocol to the public URL: a spoofed X-Forwarded-Host from an untrusted peer changes nothing', async () => {
     const response = await fetch(`${base}/oidc/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', host: 'evil.example' } });
     const text = await response.text();
@@ -95,6 +110,25 @@ describe('the OIDC mount on a listening server', () => {
       assert.equal(await get('/oidc/.well-known/openid-configuration'), 200);
     } finally {
       agent.destroy();
+    }
+  });
+});
+
+describe('the OIDC mount behind a trusted proxy', () => {
+  it('logs, and shows the provider, the address the trusted-proxy walk resolves, not a client-written one', async () => {
+    const app = await createTestApp({ trustProxy: 'loopback' });
+    try {
+      await app.server.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;
+      // The client wrote 6.6.6.6; the loopback proxy appended the address it saw, 203.0.113.9.
+      const response = await fetch(`${base}/oidc/.well-known/openid-configuration`, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' } });
+      assert.equal(response.status, 200);
+      await response.arrayBuffer();
+      const line = app.logs.find((l) => l.includes('request completed') && l.includes('openid-configuration'));
+      assert.ok(line);
+      assert.equal((JSON.parse(line) as { req: { ip: string } }).req.ip, '203.0.113.9');
+    } finally {
+      await app.dispose();
     }
   });
 });

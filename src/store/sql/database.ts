@@ -15,6 +15,8 @@ export interface SqlDatabase {
   dialect: SqlDialect;
   /** Runs a hot single-statement write: on SQLite through group commit (one transaction per event-loop turn). */
   writes: QueryExecutor;
+  /** Resolves once every write handed to `writes` so far has settled; a transaction touching the same rows waits for it. */
+  settled(): Promise<void>;
   /** Closes the connections (and SQLite's checkpoint worker, once it has let go of the files). */
   close(): Promise<void>;
 }
@@ -26,7 +28,7 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
     // An idle client error (e.g. server restart) must not crash the process.
     pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', writes: (query) => db.executeQuery(query), close: () => db.destroy() };
+    return { db, dialect: 'postgres', writes: (query) => db.executeQuery(query), settled: async () => undefined, close: () => db.destroy() };
   }
   const file = options.sqliteFile ?? join(options.dataDir, 'portcullis.sqlite');
   if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
@@ -37,11 +39,15 @@ export function openDatabase(options: { databaseUrl: string; dataDir: string; sq
   sqlite.pragma('synchronous = NORMAL');
   const checkpointer = file === ':memory:' ? null : startCheckpointer(sqlite, file, { intervalMs: 1_000, onError: options.onWarning });
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  const group = groupCommit(db);
   return {
     db,
     dialect: 'sqlite',
-    writes: groupCommit(db).execute,
+    writes: group.execute,
+    settled: group.settled,
     async close() {
+      // Writes already queued are committed (and their callers answered) before the connection goes.
+      await group.settled();
       await db.destroy();
       await checkpointer?.stop();
     },

@@ -19,21 +19,40 @@ export interface GroupCommitStats {
   writes: number;
 }
 
-export function groupCommit(db: Kysely<any>): { execute: QueryExecutor; stats(): GroupCommitStats } {
+export interface GroupCommit {
+  execute: QueryExecutor;
+  /** Resolves once every write queued so far has been committed or refused (before a transaction that must follow them, or close). */
+  settled(): Promise<void>;
+  stats(): GroupCommitStats;
+}
+
+/**
+ * Writes run in the order they were queued, batch after batch. Everything that changes the same rows must go through
+ * the same queue (or wait for `settled()`): a statement run directly could overtake a write queued before it.
+ */
+export function groupCommit(db: Kysely<any>): GroupCommit {
   let queue: Pending[] = [];
   let scheduled = false;
+  // Writes queued or in flight, and who waits for them all to settle.
+  let pending = 0;
+  let waiters: Array<() => void> = [];
   const stats: GroupCommitStats = { flushes: 0, writes: 0 };
 
-  const flush = async (): Promise<void> => {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
+  const settle = (count: number): void => {
+    pending -= count;
+    if (pending > 0) return;
+    const done = waiters;
+    waiters = [];
+    for (const wake of done) wake();
+  };
+
+  const run = async (batch: Pending[]): Promise<void> => {
     stats.flushes++;
     stats.writes += batch.length;
     if (batch.length === 1) {
       // Alone in its turn: a transaction would only add two statements.
       const only = batch[0]!;
-      db.executeQuery(only.query).then(only.resolve, only.reject);
+      await db.executeQuery(only.query).then(only.resolve, only.reject);
       return;
     }
     const outcomes: Array<{ ok: true; result: QueryResult<unknown> } | { ok: false; error: unknown }> = [];
@@ -62,14 +81,28 @@ export function groupCommit(db: Kysely<any>): { execute: QueryExecutor; stats():
     });
   };
 
+  // Batches run in order: each one's transaction asks for SQLite's one connection in the turn it is flushed, before
+  // the next batch is.
+  const flush = (): void => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    void run(batch).finally(() => settle(batch.length));
+  };
+
   const execute = (<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> =>
     new Promise<QueryResult<R>>((resolve, reject) => {
       queue.push({ query, resolve: resolve as Pending['resolve'], reject });
+      pending++;
       if (!scheduled) {
         scheduled = true;
-        setImmediate(() => void flush());
+        setImmediate(flush);
       }
     })) as QueryExecutor;
 
-  return { execute, stats: () => ({ ...stats }) };
+  return {
+    execute,
+    settled: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    stats: () => ({ ...stats }),
+  };
 }

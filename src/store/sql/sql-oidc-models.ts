@@ -16,7 +16,11 @@ function decode(row: Row | undefined, now: number): OidcModelRecord | null {
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
-export function sqlOidcModelStore(db: Kysely<Database>, writes?: QueryExecutor): OidcModelStore {
+/**
+ * `writes` (SQLite's group commit) takes every change to oidc_models, so that changes apply in the order they are
+ * made: a revocation must not overtake a token saved just before it.
+ */
+export function sqlOidcModelStore(db: Kysely<Database>, writes: QueryExecutor = (query) => db.executeQuery(query)): OidcModelStore {
   const columns = ['payload', 'expires_at', 'consumed_at'] as const;
   // The statements of every token request, compiled once (prepared-queries.ts).
   const upsert = precompile(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'expires_at'], (p) =>
@@ -71,16 +75,16 @@ export function sqlOidcModelStore(db: Kysely<Database>, writes?: QueryExecutor):
       return Number(result.numAffectedRows ?? 0) === 1;
     },
     async destroy(model, id) {
-      await db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
+      await writes(db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).compile());
     },
     async revokeByGrantId(grantId) {
-      await db.deleteFrom('oidc_models').where('grant_id', '=', grantId).execute();
+      await writes(db.deleteFrom('oidc_models').where('grant_id', '=', grantId).compile());
     },
     async revokeByAccountId(accountId) {
       // Provider sessions stay until the session sweep has told their apps (back-channel logout) and removed them; they
       // grant nothing meanwhile, since SSO needs a live Portcullis session too.
-      const result = await db.deleteFrom('oidc_models').where('account_id', '=', accountId).where('model', '!=', 'Session').executeTakeFirst();
-      return Number(result.numDeletedRows);
+      const result = await writes(db.deleteFrom('oidc_models').where('account_id', '=', accountId).where('model', '!=', 'Session').compile());
+      return Number(result.numAffectedRows ?? 0);
     },
     async deleteExpired(now) {
       const result = await db.deleteFrom('oidc_models').where('expires_at', '<=', now).executeTakeFirst();

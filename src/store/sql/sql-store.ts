@@ -35,7 +35,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   const { db } = database;
   return {
     kind: database.dialect,
-    users: sqlUserStore(db),
+    users: sqlUserStore(db, database.settled),
     orgs: sqlOrgStore(db),
     sessions: sqlSessionStore(db),
     clients: sqlClientStore(db),

@@ -38,7 +38,8 @@ function decodeOrg(row: Selectable<Database['orgs']>): Org {
   };
 }
 
-export function sqlUserStore(db: Kysely<Database>): UserStore {
+/** `settled`: waits for the database's queued writes (group-commit.ts) before a deletion that must follow them. */
+export function sqlUserStore(db: Kysely<Database>, settled: () => Promise<void> = async () => undefined): UserStore {
   // The two lookups of every sign-in and token refresh, compiled once.
   const byId = precompile(db, ['id'], (p) => db.selectFrom('users').selectAll().where('id', '=', p.id));
   const byEmailKey = precompile(db, ['key'], (p) => db.selectFrom('users').selectAll().where('email_key', '=', p.key));
@@ -130,6 +131,9 @@ export function sqlUserStore(db: Kysely<Database>): UserStore {
     async delete(id) {
       // Children first (most also cascade, but explicit deletes do not depend on foreign-key enforcement). Events stay:
       // they are the security history and keep the user id. Provider models (grants, tokens, provider sessions) go too.
+      // Provider models saved a moment ago may still be queued for their commit (group-commit.ts): let them land first,
+      // so that none outlives the deletion.
+      await settled();
       return db.transaction().execute(async (trx) => {
         await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
         await trx.deleteFrom('link_tokens').where('user_id', '=', id).execute();
