@@ -17,11 +17,11 @@ describe('forwardedHeaderGuard', () => {
   });
 
   it('behind a trusted proxy, leaves the provider only the address the trusted walk resolves, not the client-written leftmost one', () => {
-    const guard = forwardedHeaderGuard('https://id.example.com', 'loopback');
+    const guard = forwardedHeaderGuard('https://id.example.com', ['loopback']);
     const req = request('127.0.0.1', { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' });
     guard(req);
     assert.equal(req.headers['x-forwarded-for'], '203.0.113.9');
-    assert.equal(clientAddress('loopback')(request('127.0.0.1', { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' })), '203.0.113.9');
+    assert.equal(clientAddress(['loopback'])(request('127.0.0.1', { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' })), '203.0.113.9');
     assert.equal(clientAddress(false)(request('127.0.0.1', { 'x-forwarded-for': '6.6.6.6' })), '127.0.0.1');
   });
 });

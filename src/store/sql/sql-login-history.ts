@@ -2,6 +2,7 @@
 // both engines, but are passed through Number() anyway so a driver setting cannot turn them into strings unnoticed.
 import type { Kysely } from 'kysely';
 import type { LoginHistoryStore, LoginLocation } from '../store.js';
+import { precompile } from './prepared-queries.js';
 import { toInt, type Database } from './schema.js';
 
 type Row = Omit<Database['login_locations'], 'id'>;
@@ -22,43 +23,40 @@ function decode(row: Row): LoginLocation {
 }
 
 export function sqlLoginHistoryStore(db: Kysely<Database>): LoginHistoryStore {
+  // Read twice and written once per sign-in: compiled once.
+  const record = precompile(db, ['user_id', 'at', 'ip', 'country_code', 'latitude', 'longitude', 'accuracy_km', 'label'], (p) => db.insertInto('login_locations').values(p));
+  const last = precompile(db, ['user_id'], (p) =>
+    db
+      .selectFrom('login_locations')
+      .select(['user_id', 'at', 'ip', 'country_code', 'latitude', 'longitude', 'accuracy_km', 'label'])
+      .where('user_id', '=', p.user_id)
+      // Ties on `at` go to the latest inserted row (ids grow in insertion order).
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1),
+  );
+  const countries = precompile(db, ['user_id', 'since'], (p) =>
+    db.selectFrom('login_locations').select('country_code').distinct().where('user_id', '=', p.user_id).where('at', '>=', p.since).where('country_code', 'is not', null),
+  );
   return {
     async record(entry) {
-      await db
-        .insertInto('login_locations')
-        .values({
-          user_id: entry.userId,
-          at: entry.at,
-          ip: entry.ip,
-          country_code: entry.countryCode,
-          latitude: entry.latitude,
-          longitude: entry.longitude,
-          accuracy_km: entry.accuracyKm,
-          label: entry.label,
-        })
-        .execute();
+      await record({
+        user_id: entry.userId,
+        at: entry.at,
+        ip: entry.ip,
+        country_code: entry.countryCode,
+        latitude: entry.latitude,
+        longitude: entry.longitude,
+        accuracy_km: entry.accuracyKm,
+        label: entry.label,
+      });
     },
     async last(userId) {
-      // Ties on `at` go to the latest inserted row (ids grow in insertion order).
-      const row = await db
-        .selectFrom('login_locations')
-        .select(['user_id', 'at', 'ip', 'country_code', 'latitude', 'longitude', 'accuracy_km', 'label'])
-        .where('user_id', '=', userId)
-        .orderBy('at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const row = (await last({ user_id: userId })).rows[0];
       return row ? decode(row) : null;
     },
     async countries(userId, since) {
-      const rows = await db
-        .selectFrom('login_locations')
-        .select('country_code')
-        .distinct()
-        .where('user_id', '=', userId)
-        .where('at', '>=', since)
-        .where('country_code', 'is not', null)
-        .execute();
+      const { rows } = await countries({ user_id: userId, since });
       // Sorted here, not in SQL, so the order does not depend on the database collation.
       return rows
         .map((row) => row.country_code)

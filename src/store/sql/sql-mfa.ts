@@ -5,6 +5,7 @@ import { constantTimeEqual } from '../../crypto/constant-time.js';
 import { seal, unseal } from '../../crypto/seal.js';
 import type { MfaStore, TotpRecord } from '../store.js';
 import { toInt, type Database } from './schema.js';
+import { precompile } from './prepared-queries.js';
 
 /**
  * The default TOTP sealing key: an HKDF sub-key of the store's seal key, so the signing-key ciphertexts and
@@ -26,9 +27,11 @@ function decodeTotp(row: Selectable<Database['mfa_totp']>, key: Buffer): TotpRec
 }
 
 export function sqlMfaStore(db: Kysely<Database>, sealKey: Buffer): MfaStore {
+  // Read on every sign-in (does this account have a second factor?): compiled once.
+  const totpOf = precompile(db, ['user_id'], (p) => db.selectFrom('mfa_totp').selectAll().where('user_id', '=', p.user_id));
   return {
     async getTotp(userId) {
-      const row = await db.selectFrom('mfa_totp').selectAll().where('user_id', '=', userId).executeTakeFirst();
+      const row = (await totpOf({ user_id: userId })).rows[0];
       return row ? decodeTotp(row, sealKey) : null;
     },
     async enableTotp(userId, secret, now) {

@@ -2,6 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { AttemptRecord, AttemptStore, BucketRecord, OnceStore, RateLimitStore } from '../store.js';
 import { toInt, type Database } from './schema.js';
+import { precompile } from './prepared-queries.js';
 
 const decodeAttempt = (row: { identifier: string; ip_key: string; count: unknown; last_at: unknown }): AttemptRecord => ({
   identifier: row.identifier,
@@ -11,23 +12,26 @@ const decodeAttempt = (row: { identifier: string; ip_key: string; count: unknown
 });
 
 export function sqlAttemptStore(db: Kysely<Database>): AttemptStore {
+  // Every password attempt reserves a slot and every correct one clears it: both are compiled once.
+  const reserve = precompile(db, ['identifier', 'ip_key', 'now', 'stale', 'limit'], (p) =>
+    db
+      .insertInto('login_attempts')
+      .values({ identifier: p.identifier, ip_key: p.ip_key, count: 1, last_at: p.now })
+      .onConflict((oc) =>
+        oc
+          .columns(['identifier', 'ip_key'])
+          .doUpdateSet({
+            count: sql`case when login_attempts.last_at <= ${p.stale} then 1 else login_attempts.count + 1 end`,
+            last_at: p.now,
+          })
+          .where((eb) => eb.or([eb('login_attempts.count', '<', p.limit), eb('login_attempts.last_at', '<=', p.stale)])),
+      )
+      .returning('count'),
+  );
+  const clear = precompile(db, ['identifier', 'ip_key'], (p) => db.deleteFrom('login_attempts').where('identifier', '=', p.identifier).where('ip_key', '=', p.ip_key));
   return {
     async reserve(identifier, ipKey, limit, now, resetAfterMs) {
-      const stale = now - resetAfterMs;
-      const row = await db
-        .insertInto('login_attempts')
-        .values({ identifier, ip_key: ipKey, count: 1, last_at: now })
-        .onConflict((oc) =>
-          oc
-            .columns(['identifier', 'ip_key'])
-            .doUpdateSet({
-              count: sql`case when login_attempts.last_at <= ${stale} then 1 else login_attempts.count + 1 end`,
-              last_at: now,
-            })
-            .where((eb) => eb.or([eb('login_attempts.count', '<', limit), eb('login_attempts.last_at', '<=', stale)])),
-        )
-        .returning('count')
-        .executeTakeFirst();
+      const row = (await reserve({ identifier, ip_key: ipKey, now, stale: now - resetAfterMs, limit })).rows[0];
       if (row) return { allowed: true, count: Number(row.count) };
       const current = await db.selectFrom('login_attempts').select('count').where('identifier', '=', identifier).where('ip_key', '=', ipKey).executeTakeFirst();
       return { allowed: false, count: Number(current?.count ?? limit) };
@@ -37,8 +41,8 @@ export function sqlAttemptStore(db: Kysely<Database>): AttemptStore {
       return row ? decodeAttempt(row) : null;
     },
     async clear(identifier, ipKey) {
-      const result = await db.deleteFrom('login_attempts').where('identifier', '=', identifier).where('ip_key', '=', ipKey).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const result = await clear({ identifier, ip_key: ipKey });
+      return Number(result.numAffectedRows ?? 0) > 0;
     },
     async clearIdentifier(identifier) {
       const result = await db.deleteFrom('login_attempts').where('identifier', '=', identifier).executeTakeFirst();
@@ -58,38 +62,43 @@ const decodeBucket = (row: { key: string; tokens: unknown; updated_at: unknown }
 });
 
 export function sqlRateLimitStore(db: Kysely<Database>): RateLimitStore {
+  // Taken and refunded on every password attempt: compiled once.
+  const take = precompile(db, ['key', 'capacity', 'first', 'refill_ms', 'now'], (p) => {
+    // Takes from several nodes can arrive out of clock order, so time never runs backwards for a bucket (as in the
+    // Redis script): a `now` before updated_at refills nothing, and updated_at only moves forward.
+    const elapsed = sql<number>`(case when ${p.now} > rate_buckets.updated_at then ${p.now} - rate_buckets.updated_at else 0 end)`;
+    // Tokens after refill, capped at capacity; `* 1.0` keeps the division fractional on PostgreSQL.
+    const refilled = sql<number>`(case when rate_buckets.tokens + ${elapsed} * 1.0 / ${p.refill_ms} > ${p.capacity} then ${p.capacity} * 1.0 else rate_buckets.tokens + ${elapsed} * 1.0 / ${p.refill_ms} end)`;
+    return db
+      .insertInto('rate_buckets')
+      .values({ key: p.key, tokens: p.first, updated_at: p.now })
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({
+            tokens: sql`${refilled} - 1`,
+            updated_at: sql`case when ${p.now} > rate_buckets.updated_at then ${p.now} else rate_buckets.updated_at end`,
+          })
+          .where(sql<boolean>`${refilled} >= 1`),
+      )
+      .returning('tokens');
+  });
+  const refund = precompile(db, ['key', 'capacity'], (p) =>
+    db
+      .updateTable('rate_buckets')
+      .set({ tokens: sql`case when tokens + 1 > ${p.capacity} then ${p.capacity} * 1.0 else tokens + 1 end` })
+      .where('key', '=', p.key),
+  );
   return {
     async take(key, capacity, refillMs, now) {
-      // Takes from several nodes can arrive out of clock order, so time never runs backwards for a bucket (as in the
-      // Redis script): a `now` before updated_at refills nothing, and updated_at only moves forward.
-      const elapsed = sql<number>`(case when ${now} > rate_buckets.updated_at then ${now} - rate_buckets.updated_at else 0 end)`;
-      // Tokens after refill, capped at capacity; `* 1.0` keeps the division fractional on PostgreSQL.
-      const refilled = sql<number>`(case when rate_buckets.tokens + ${elapsed} * 1.0 / ${refillMs} > ${capacity} then ${capacity} * 1.0 else rate_buckets.tokens + ${elapsed} * 1.0 / ${refillMs} end)`;
-      const row = await db
-        .insertInto('rate_buckets')
-        .values({ key, tokens: capacity - 1, updated_at: now })
-        .onConflict((oc) =>
-          oc
-            .column('key')
-            .doUpdateSet({
-              tokens: sql`${refilled} - 1`,
-              updated_at: sql`case when ${now} > rate_buckets.updated_at then ${now} else rate_buckets.updated_at end`,
-            })
-            .where(sql<boolean>`${refilled} >= 1`),
-        )
-        .returning('tokens')
-        .executeTakeFirst();
+      const row = (await take({ key, capacity, first: capacity - 1, refill_ms: refillMs, now })).rows[0];
       if (row) return { allowed: true, tokens: Number(row.tokens) };
       const current = await db.selectFrom('rate_buckets').selectAll().where('key', '=', key).executeTakeFirst();
       const tokens = current ? Math.min(capacity, Number(current.tokens) + Math.max(0, now - Number(current.updated_at)) / refillMs) : capacity;
       return { allowed: false, tokens };
     },
     async refund(key, capacity) {
-      await db
-        .updateTable('rate_buckets')
-        .set({ tokens: sql`case when tokens + 1 > ${capacity} then ${capacity} * 1.0 else tokens + 1 end` })
-        .where('key', '=', key)
-        .execute();
+      await refund({ key, capacity });
     },
     async get(key) {
       const row = await db.selectFrom('rate_buckets').selectAll().where('key', '=', key).executeTakeFirst();

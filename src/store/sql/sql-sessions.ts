@@ -37,24 +37,24 @@ function decodeLink(row: Selectable<Database['link_tokens']>): LinkToken {
 export function sqlSessionStore(db: Kysely<Database>): SessionStore {
   // Read on every hosted page, status poll and token refresh: compiled once.
   const byId = precompile(db, ['id'], (p) => db.selectFrom('sessions').selectAll().where('id', '=', p.id));
+  const insert = precompile(db, ['id', 'secret_hash', 'user_id', 'created_at', 'last_seen_at', 'ip', 'user_agent', 'revoked_at', 'idle_ms', 'absolute_ms', 'end_reason'], (p) =>
+    db.insertInto('sessions').values(p),
+  );
   return {
     async create(s) {
-      await db
-        .insertInto('sessions')
-        .values({
-          id: s.id,
-          secret_hash: s.secretHash,
-          user_id: s.userId,
-          created_at: s.createdAt,
-          last_seen_at: s.lastSeenAt,
-          ip: s.ip,
-          user_agent: s.userAgent,
-          revoked_at: s.revokedAt,
-          idle_ms: s.idleMs,
-          absolute_ms: s.absoluteMs,
-          end_reason: s.endReason,
-        })
-        .execute();
+      await insert({
+        id: s.id,
+        secret_hash: s.secretHash,
+        user_id: s.userId,
+        created_at: s.createdAt,
+        last_seen_at: s.lastSeenAt,
+        ip: s.ip,
+        user_agent: s.userAgent,
+        revoked_at: s.revokedAt,
+        idle_ms: s.idleMs,
+        absolute_ms: s.absoluteMs,
+        end_reason: s.endReason,
+      });
     },
     async findById(id) {
       const row = (await byId({ id })).rows[0];
