@@ -47,7 +47,9 @@ export function routeLabel(request: FastifyRequest): string {
 
 /** Adds an onResponse hook observing every Fastify response (routes and 404s). Call on the root instance before ready. */
 export function installHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback hook, not an async one: no promise per response.
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     metrics.httpObserver({ method: request.method, route: routeLabel(request), statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    done();
   });
 }
