@@ -2,7 +2,8 @@
 // updates the WAL index: about 50 µs of CPU, more than the insert itself. Writes that arrive in the same turn of the
 // event loop (several token grants, say) are run in one transaction at the end of that turn, and each caller's promise
 // settles only after that transaction has committed: nothing is acknowledged before it is stored. A statement that
-// fails on a constraint (a unique violation, say) rejects its own caller only; any other failure rejects the batch.
+// fails on a constraint (a unique violation, say) rejects its own caller only; any other failure rolls the batch
+// back and runs its writes again one by one, so each caller hears only its own write's outcome.
 import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 
 export type QueryExecutor = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R>>;
@@ -69,9 +70,10 @@ export function groupCommit(db: Kysely<any>): GroupCommit {
           }
         }
       });
-    } catch (error) {
-      // The commit failed: none of the batch is stored, so every caller hears so.
-      for (const write of batch) write.reject(error);
+    } catch {
+      // The transaction was rolled back, so none of the batch is stored: each write is run again on its own, in
+      // order, and its caller hears its own outcome. One bad write no longer takes its neighbours down with it.
+      for (const write of batch) await db.executeQuery(write.query).then(write.resolve, write.reject);
       return;
     }
     batch.forEach((write, i) => {
@@ -81,13 +83,19 @@ export function groupCommit(db: Kysely<any>): GroupCommit {
     });
   };
 
-  // Batches run in order: each one's transaction asks for SQLite's one connection in the turn it is flushed, before
-  // the next batch is.
+  // Batches run strictly one after another, a replay included, so writes apply in the order they were queued.
+  let previous: Promise<void> = Promise.resolve();
   const flush = (): void => {
     scheduled = false;
     const batch = queue;
     queue = [];
-    void run(batch).finally(() => settle(batch.length));
+    previous = previous
+      .then(() => run(batch))
+      // Not expected (run answers every write itself), but no caller may be left waiting, nor the chain broken.
+      .catch((error: unknown) => {
+        for (const write of batch) write.reject(error);
+      })
+      .finally(() => settle(batch.length));
   };
 
   const execute = (<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> =>
