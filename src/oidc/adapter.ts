@@ -34,10 +34,10 @@ export function createAdapterFactory(models: OidcModelStore, clients: ClientStor
         const record = await models.find(name, id, clock.now());
         const grantId = record?.payload.grantId;
         if (typeof grantId === 'string') {
-          // The grant record goes too: a token the winning request saves after this revocation then names a grant
-          // that no longer exists, and the provider refuses it (refresh, userinfo, introspection).
-          await models.revokeByGrantId(grantId);
+          // The grant record goes first: a token the winning request saves at any point after this then names a
+          // grant that no longer exists, and the provider refuses it (refresh, userinfo, introspection).
           await models.destroy('Grant', grantId);
+          await models.revokeByGrantId(grantId);
         }
         throw new errors.InvalidGrant(`${name === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
       },

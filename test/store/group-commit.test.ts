@@ -78,4 +78,49 @@ describe('group commit (SQLite)', () => {
     await batch.execute(insert('d3'));
     assert.equal(visible('d3').n, 1);
   });
+
+  it('settled() waits for what is queued when it is called, not for writes that keep arriving after', async () => {
+    const batch = groupCommit(db);
+    let running = true;
+    let n = 0;
+    // Steady traffic: a new write every turn for as long as the test runs.
+    const traffic = (async () => {
+      while (running) await batch.execute(insert(`e${n++}`));
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    const first = batch.execute(insert('e-first'));
+    const started = performance.now();
+    await batch.settled();
+    const waited = performance.now() - started;
+    running = false;
+    await traffic;
+    assert.equal(visible('e-first').n, 1, 'what was queued before settled() is committed when it resolves');
+    await first;
+    assert.ok(waited < 1_000, `settled() resolved while writes kept arriving (${waited.toFixed(0)} ms)`);
+    assert.ok(n > 2, 'traffic was still flowing');
+  });
+
+  it('a locked database fails the batch once, without replaying each write into the lock', async () => {
+    const locked = new SQLite(file);
+    const sqlite = new SQLite(file);
+    sqlite.pragma('busy_timeout = 300');
+    const own = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
+    try {
+      locked.exec('begin immediate');
+      const batch = groupCommit(own);
+      const started = performance.now();
+      const outcomes = await Promise.allSettled(['f1', 'f2', 'f3', 'f4'].map((id) => batch.execute(insert(id))));
+      const took = performance.now() - started;
+      assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected', 'rejected']);
+      assert.match(String((outcomes[0] as PromiseRejectedResult).reason?.code), /^SQLITE_BUSY/);
+      // One busy wait (300 ms) for the batch; a replay would add one per write (1.5 s in all).
+      assert.ok(took < 1_000, `failed after ${took.toFixed(0)} ms`);
+      locked.exec('rollback');
+      assert.equal(visible('f1').n, 0);
+    } finally {
+      if (locked.inTransaction) locked.exec('rollback');
+      locked.close();
+      await own.destroy();
+    }
+  });
 });

@@ -27,25 +27,21 @@ export interface GroupCommit {
   stats(): GroupCommitStats;
 }
 
+/** Failures of the database rather than of one statement: a replay would only wait for them again, write by write. */
+const SYSTEMIC = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|CANTOPEN|CORRUPT|NOTADB|READONLY|PROTOCOL|INTERRUPT)/;
+
 /**
- * Writes run in the order they were queued, batch after batch. Everything that changes the same rows must go through
- * the same queue (or wait for `settled()`): a statement run directly could overtake a write queued before it.
+ * Writes run in the order they were queued, batch after batch. Two rules for callers:
+ * - everything that changes the same rows must go through the same queue (or wait for `settled()` first): a statement
+ *   run directly could overtake a write queued before it;
+ * - never queue a write, or wait for `settled()`, inside a `db.transaction()` callback on SQLite: the transaction
+ *   holds the one connection the batch needs, so both would wait for ever.
  */
 export function groupCommit(db: Kysely<any>): GroupCommit {
   let queue: Pending[] = [];
-  let scheduled = false;
-  // Writes queued or in flight, and who waits for them all to settle.
-  let pending = 0;
-  let waiters: Array<() => void> = [];
+  // The batch being formed in this turn: settles once it has run (and, batches running in order, all before it).
+  let forming: { done: Promise<void>; finish: () => void } | null = null;
   const stats: GroupCommitStats = { flushes: 0, writes: 0 };
-
-  const settle = (count: number): void => {
-    pending -= count;
-    if (pending > 0) return;
-    const done = waiters;
-    waiters = [];
-    for (const wake of done) wake();
-  };
 
   const run = async (batch: Pending[]): Promise<void> => {
     stats.flushes++;
@@ -70,9 +66,15 @@ export function groupCommit(db: Kysely<any>): GroupCommit {
           }
         }
       });
-    } catch {
-      // The transaction was rolled back, so none of the batch is stored: each write is run again on its own, in
-      // order, and its caller hears its own outcome. One bad write no longer takes its neighbours down with it.
+    } catch (error) {
+      // The transaction was rolled back, so none of the batch is stored. A locked, full or failing database fails
+      // every write in it alike: all callers hear so at once.
+      if (SYSTEMIC.test(String((error as { code?: unknown } | null)?.code ?? ''))) {
+        for (const write of batch) write.reject(error);
+        return;
+      }
+      // One statement failed (a bad value, say): each write is run again on its own, in order, and its caller hears
+      // its own outcome, so one bad write does not take its neighbours down with it.
       for (const write of batch) await db.executeQuery(write.query).then(write.resolve, write.reject);
       return;
     }
@@ -86,31 +88,33 @@ export function groupCommit(db: Kysely<any>): GroupCommit {
   // Batches run strictly one after another, a replay included, so writes apply in the order they were queued.
   let previous: Promise<void> = Promise.resolve();
   const flush = (): void => {
-    scheduled = false;
     const batch = queue;
+    const { finish } = forming!;
     queue = [];
+    forming = null;
     previous = previous
       .then(() => run(batch))
       // Not expected (run answers every write itself), but no caller may be left waiting, nor the chain broken.
       .catch((error: unknown) => {
         for (const write of batch) write.reject(error);
       })
-      .finally(() => settle(batch.length));
+      .finally(finish);
   };
 
   const execute = (<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> =>
     new Promise<QueryResult<R>>((resolve, reject) => {
       queue.push({ query, resolve: resolve as Pending['resolve'], reject });
-      pending++;
-      if (!scheduled) {
-        scheduled = true;
+      if (!forming) {
+        let finish!: () => void;
+        forming = { done: new Promise<void>((resolve) => (finish = resolve)), finish };
         setImmediate(flush);
       }
     })) as QueryExecutor;
 
   return {
     execute,
-    settled: () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+    // Only what is queued now: writes queued later, under steady traffic, do not keep the caller waiting.
+    settled: () => forming?.done ?? previous,
     stats: () => ({ ...stats }),
   };
 }
