@@ -5,7 +5,8 @@
 // middie made, the request metric and log line, and 503 while the server closes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { clientAddress, forwardedHeaderGuard } from './forwarded-headers.js';
+import { forwardedHeaderGuard } from './forwarded-headers.js';
+import { setSecurityHeaders } from './security-headers.js';
 import type { TrustProxySetting } from './client-ip.js';
 
 export const OIDC_MOUNT = '/oidc';
@@ -36,18 +37,18 @@ export interface OidcMountOptions {
  */
 export function createOidcMount(options: OidcMountOptions): (req: IncomingMessage, res: ServerResponse, observed?: boolean) => void {
   const guard = forwardedHeaderGuard(options.publicUrl, options.trustProxy);
-  const ipOf = clientAddress(options.trustProxy);
   const { headers, logger, observe } = options;
   return (req, res, observed = true) => {
     const started = performance.now();
-    for (const [name, value] of headers) res.setHeader(name, value);
+    setSecurityHeaders(res, headers);
+    const ip = guard(req);
     if (observed && (observe || logger.isLevelEnabled('info'))) {
       res.once('finish', () => {
         const ms = performance.now() - started;
         observe?.({ method: req.method ?? 'GET', route: 'oidc', statusCode: res.statusCode, seconds: ms / 1000 });
         if (logger.isLevelEnabled('info')) {
           // Through the logger's req serializer, which keeps the method, the redacted URL, the peer and the user agent.
-          const logged = { method: req.method, url: (req as { originalUrl?: string }).originalUrl ?? req.url, ip: ipOf(req), headers: req.headers };
+          const logged = { method: req.method, url: (req as { originalUrl?: string }).originalUrl ?? req.url, ip, headers: req.headers };
           logger.info({ req: logged, res: { statusCode: res.statusCode }, responseTime: ms }, 'request completed');
         }
       });
@@ -57,7 +58,6 @@ export function createOidcMount(options: OidcMountOptions): (req: IncomingMessag
       res.end(JSON.stringify({ error: 'service_unavailable', error_description: 'This server is shutting down. Try again.' }));
       return;
     }
-    guard(req);
     // The provider works out its mount path from originalUrl minus url, as under Express or middie.
     const url = req.url!;
     (req as { originalUrl?: string }).originalUrl = url;

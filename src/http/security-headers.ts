@@ -1,5 +1,6 @@
 // The security headers of every response, Fastify's and oidc-provider's alike: computed once at start, set per
 // request. They are the headers helmet produced with our options; helmet re-parsed the CSP on every request (ADR 0012).
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
 export interface SecurityHeaderOptions {
@@ -42,11 +43,14 @@ export function securityHeaders(options: SecurityHeaderOptions): ReadonlyArray<r
   ];
 }
 
+export function setSecurityHeaders(res: ServerResponse, headers: ReadonlyArray<readonly [string, string]>): void {
+  for (const [name, value] of headers) res.setHeader(name, value);
+}
+
 /** Sets the headers on the raw response first thing, so every response carries them, error pages included. */
 export function installSecurityHeaders(app: FastifyInstance, headers: ReadonlyArray<readonly [string, string]>): void {
   app.addHook('onRequest', (_request, reply, done) => {
-    const raw = reply.raw;
-    for (const [name, value] of headers) raw.setHeader(name, value);
+    setSecurityHeaders(reply.raw, headers);
     done();
   });
 }
