@@ -152,7 +152,8 @@ for (const backend of backends()) {
         assert.deepEqual(await store.users.search({ query: tag, orgId: acme.id, limit: 10, offset: 0 }), { users: [a2, a1], total: 2 });
         assert.deepEqual(await store.users.search({ query: tag, orgId: globex.id, limit: 10, offset: 0 }), { users: [g1], total: 1 });
         assert.deepEqual(await store.users.search({ orgId: acme.id, limit: 10, offset: 0 }), { users: [a2, a1], total: 2 });
-        assert.deepEqual(await store.users.search({ query: 'a1', orgId: globex.id, limit: 10, offset: 0 }), { users: [], total: 0 });
+        // a1's own address (a bare 'a1' can occur in the random hex of the tag, and so in g1's address).
+        assert.deepEqual(await store.users.search({ query: `${tag}-a1`, orgId: globex.id, limit: 10, offset: 0 }), { users: [], total: 0 });
         assert.deepEqual(await store.users.search({ orgId: unique('no-org'), limit: 10, offset: 0 }), { users: [], total: 0 });
         assert.equal((await store.users.search({ query: tag, limit: 10, offset: 0 })).total, 4);
       });
