@@ -23,7 +23,7 @@ export interface PasswordLoginDeps {
 }
 
 export type PasswordLoginOutcome =
-  | { ok: true; user: User; stepUp: boolean; riskFacts?: RiskFacts }
+  | { ok: true; user: User; stepUp: boolean; riskFacts?: RiskFacts; captchaRequired: boolean }
   | { ok: false; status: number; error: string | null; notice: string | null; retryAfterSeconds?: number; challenge?: boolean; refused?: boolean };
 
 export type PasswordLoginFailure = Extract<PasswordLoginOutcome, { ok: false }>;
@@ -71,7 +71,7 @@ export async function passwordLogin(
     }
     return { ok: false, status: 401, error: MESSAGES.invalidCredentials, notice: null };
   }
-  return { ok: true, user: verdict.user, stepUp: verdict.stepUp, riskFacts: verdict.riskFacts };
+  return { ok: true, user: verdict.user, stepUp: verdict.stepUp, riskFacts: verdict.riskFacts, captchaRequired: verdict.captchaRequired };
 }
 
 function refusedOutcome(refusal: Refusal, now: number): PasswordLoginFailure {

@@ -30,7 +30,8 @@ export interface AttemptInput {
 
 export type AttemptVerdict =
   /** `stepUp`: risk assessment asks for a second factor before the login may finish. */
-  | { outcome: 'success'; user: User; stepUp: boolean; riskFacts?: RiskFacts }
+  /** `captchaRequired`: the attempt had to pass a CAPTCHA (kept for the event the finished sign-in records). */
+  | { outcome: 'success'; user: User; stepUp: boolean; riskFacts?: RiskFacts; captchaRequired: boolean }
   /** Correct password, but the attempt looked risky: this attempt is refused; the user is not locked out. */
   | { outcome: 'risk_blocked'; user: User; assessment: RiskAssessment }
   | { outcome: 'failure'; reason: 'invalid_credentials' }
@@ -283,11 +284,13 @@ const upgradeHash: Step = async (deps, ctx) => {
   await deps.events.append({ code: 'password_rehashed', outcome: 'info', userId: ctx.user.id, ip: ctx.input.ip }, now);
 };
 
-/** Records the successful login. */
-const recordSuccess: Step = async (deps, ctx) => {
+/**
+ * The password step passed. No event yet: `login_success` is recorded when the sign-in completes (after any second
+ * factor) and `mfa_required` when it waits for one, by the login steps, which know what follows.
+ */
+const recordSuccess: Step = async (_deps, ctx) => {
   if (!ctx.passwordOk || !ctx.user) return;
-  await event(deps, ctx, 'login_success', 'success', 'password', { captcha_required: ctx.captchaRequired });
-  ctx.verdict = { outcome: 'success', user: ctx.user, stepUp: ctx.stepUp, riskFacts: ctx.riskFacts };
+  ctx.verdict = { outcome: 'success', user: ctx.user, stepUp: ctx.stepUp, riskFacts: ctx.riskFacts, captchaRequired: ctx.captchaRequired };
 };
 
 /** The order is the design: cheap checks, then the reservation, then hashing, then bookkeeping. */

@@ -139,6 +139,30 @@ describe('2FA at /login and on the account page (HTTP)', () => {
     assert.equal(await sessionsOf(user), before + 1);
   });
 
+  // Threat: the audit log (and every webhook subscribed to login_success) reports a sign-in that never happened,
+  // because a stolen password passed and the second factor then stopped the attacker.
+  it('login_success is recorded only when the session starts: a password that waits for the code records mfa_required', async () => {
+    const { user, secret } = await enroll();
+    const successesBefore = (await events(user.id, 'login_success')).length;
+
+    // The attacker: the right password, then wrong codes, then gives up.
+    const attacker = await password(user);
+    assert.equal((await submit(attacker.browser, attacker.page, { code: wrongCode(secret) })).statusCode, 401);
+    assert.equal((await events(user.id, 'login_success')).length, successesBefore, 'no login_success for a sign-in stopped at the second factor');
+    const waiting = await events(user.id, 'mfa_required');
+    assert.equal(waiting.length, 1, 'the correct password is still on record');
+    assert.equal(waiting[0]?.outcome, 'info');
+    assert.equal(waiting[0]?.reason, 'password');
+
+    // The owner: password and the right code.
+    const owner = await password(user);
+    await signedInAfter(owner.browser, await submit(owner.browser, owner.page, { code: codeNow(secret) }));
+    const successes = await events(user.id, 'login_success');
+    assert.equal(successes.length, successesBefore + 1);
+    assert.deepEqual(successes[0]?.details?.amr, ['pwd', 'otp', 'mfa'], 'the success names both factors (RFC 8176)');
+    assert.equal((await events(user.id, 'mfa_required')).length, 2);
+  });
+
   // Threat: a code seen over the shoulder or phished in real time is replayed in a second login.
   it('a TOTP code is never accepted twice, not even in another login', async () => {
     const { user, secret } = await enroll();

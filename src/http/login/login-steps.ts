@@ -115,9 +115,17 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
   /**
    * Moves an authenticated flow past the optional steps, then starts the session and hands over; returns the next URL.
    * `flow` may be unsaved (the step that led here): proceed saves once, where the sign-in stops or before the session
-   * starts. `known` carries what the calling step already loaded, so nothing is read twice.
+   * starts. `known` carries what the calling step already loaded, so nothing is read twice; `passwordStep` is set by
+   * the password step, whose success is recorded here: `login_success` when the session starts, `mfa_required` when a
+   * second factor must come first (its own step then leads back here, and the session start records the success).
    */
-  async function proceed(request: FastifyRequest, reply: FastifyReply, tx: Transaction, flow: LoginFlow, known: { unsaved?: boolean; account?: User; riskFacts?: RiskFacts } = {}): Promise<string> {
+  async function proceed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tx: Transaction,
+    flow: LoginFlow,
+    known: { unsaved?: boolean; account?: User; riskFacts?: RiskFacts; passwordStep?: { captchaRequired: boolean } } = {},
+  ): Promise<string> {
     let current = flow;
     let unsaved = known.unsaved ?? false;
     let account = known.account && known.account.id === flow.accountId ? known.account : null;
@@ -131,12 +139,16 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
     if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await theAccount()).id)))) step('offer_not_needed');
     if (current.state !== 'authenticated') {
       if (unsaved) await flows.save(tx.key, current);
+      if (known.passwordStep && current.state === 'second_factor') await passwordEvent(request, tx, await theAccount(), 'mfa_required', { step_up: current.stepUp, captcha_required: known.passwordStep.captchaRequired });
       return surface.urls(tx).page;
     }
     const signedIn = await theAccount();
     // Saved as finished before the session starts, so the transaction cannot start a second one.
     await flows.save(tx.key, moved(current, 'finished'));
     await startSession(request, reply, deps.login, signedIn);
+    if (current.amr.includes('pwd')) {
+      await passwordEvent(request, tx, signedIn, 'login_success', { amr: current.amr, ...(known.passwordStep ? { captcha_required: known.passwordStep.captchaRequired } : {}) });
+    }
     await deps.recorder?.recordLogin(signedIn, {
       ip: normaliseIp(request.ip),
       userAgent: request.headers['user-agent'] ?? null,
@@ -145,6 +157,15 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
       riskFacts: known.riskFacts,
     });
     return surface.complete(request, reply, tx, signedIn.id, current.amr);
+  }
+
+  /** An event of a sign-in that began with a password (reason `password`). */
+  function passwordEvent(request: FastifyRequest, tx: Transaction, account: User, code: 'login_success' | 'mfa_required', details: Record<string, unknown>) {
+    const { ip, userAgent } = requestContext(request);
+    return deps.store.events.append(
+      { code, outcome: code === 'login_success' ? 'success' : 'info', reason: 'password', userId: account.id, identifier: account.email, ip, userAgent, clientId: tx.clientId, details },
+      clock.now(),
+    );
   }
 
   /** The step-up code is emailed once per sign-in, and again only when it expired. */
@@ -278,7 +299,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice }, outcome.challenge ?? false);
       }
       const next = moved(flow, 'password_verified', { accountId: outcome.user.id, amr: ['pwd'], stepUp: outcome.stepUp });
-      return reply.redirect(await proceed(request, reply, tx, next, { unsaved: true, account: outcome.user, riskFacts: outcome.riskFacts }), 303);
+      return reply.redirect(await proceed(request, reply, tx, next, { unsaved: true, account: outcome.user, riskFacts: outcome.riskFacts, passwordStep: { captchaRequired: outcome.captchaRequired } }), 303);
     });
 
     app.post(surface.paths.secondFactor, async (request, reply) => {
