@@ -124,7 +124,7 @@ export async function runLoginThroughput(options: { quick: boolean }): Promise<B
         baseline: { name: 'CPU per raw verify', value: rawCost.serverCpuMs, unit: 'ms' },
         ratio: (loginCost.serverCpuMs + loginCost.clientCpuMs) / rawCost.serverCpuMs,
         note:
-          `server ${loginCost.serverCpuMs} ms (its event loop busy ${loginCost.serverMainThreadMs} ms per login, i.e. ${Math.round(loginCost.serverMainThreadMs * load.perSec / 10)}% of the time; ` +
+          `server ${loginCost.serverCpuMs} ms (main thread ${loginCost.serverMainThreadCpuMs} ms of CPU, kernel ${loginCost.serverSystemCpuMs} ms over all threads; its event loop busy ${loginCost.serverMainThreadMs} ms per login, i.e. ${Math.round(loginCost.serverMainThreadMs * load.perSec / 10)}% of the time; ` +
           `${loginCost.sqlStatements} SQL statements), client ${loginCost.clientCpuMs} ms; a raw verify costs ${rawCost.serverCpuMs} ms of CPU. ` +
           `With the CPU saturated, logins/s / verifies/s cannot exceed ${(rawCost.serverCpuMs / (loginCost.serverCpuMs + loginCost.clientCpuMs)).toFixed(2)} (CPU per verify / CPU per login)`,
       },

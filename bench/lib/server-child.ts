@@ -3,7 +3,7 @@
 // Started by bench/lib/server.ts; never run by hand. Portcullis and oidc-provider are imported only when started, so a
 // bare Fastify process holds no more than Fastify (its memory is the baseline of the memory benchmark).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -257,7 +257,7 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       }
       const cpu = process.cpuUsage();
       const elu = perf.eventLoopUtilization();
-      return { memory: process.memoryUsage(), cpuSeconds: (cpu.user + cpu.system) / 1e6, eventLoop: { activeMs: elu.active, idleMs: elu.idle }, sqlStatements };
+      return { memory: process.memoryUsage(), cpuSeconds: (cpu.user + cpu.system) / 1e6, systemCpuSeconds: cpu.system / 1e6, mainThreadCpuSeconds: mainThreadCpuSeconds(), eventLoop: { activeMs: elu.active, idleMs: elu.idle }, sqlStatements };
     }
     case 'stop':
       for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -269,6 +269,17 @@ async function handle(cmd: string, args: Record<string, unknown>): Promise<unkno
       return null;
     default:
       throw new Error(`unknown command ${cmd}`);
+  }
+}
+
+/** utime + stime of the main thread (its task id is the process id) from /proc, in seconds; 0 where /proc is absent. */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 

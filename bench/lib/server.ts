@@ -9,6 +9,10 @@ const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'server-child.ts');
 export interface Usage {
   memory: NodeJS.MemoryUsage;
   cpuSeconds: number;
+  /** Kernel-mode share of cpuSeconds (all threads). */
+  systemCpuSeconds: number;
+  /** CPU seconds of the main (JavaScript) thread alone, from /proc (Linux; 0 elsewhere). 10 ms resolution. */
+  mainThreadCpuSeconds: number;
   /** Cumulative event-loop time (performance.eventLoopUtilization): active = the main thread was running code. */
   eventLoop: { activeMs: number; idleMs: number };
   /** SQL statements prepared so far (SQLite only). */
@@ -101,6 +105,10 @@ export interface OpCost {
   serverCpuMs: number;
   /** Wall time the server's event loop was busy per operation (grows when the machine is overcommitted). */
   serverMainThreadMs: number;
+  /** CPU of the server's main thread alone per operation (Linux): everything but the libuv pool (argon2) and GC helpers. */
+  serverMainThreadCpuMs: number;
+  /** Kernel-mode CPU of the server (all threads) per operation: syscalls, socket and file I/O, scheduling. */
+  serverSystemCpuMs: number;
   clientCpuMs: number;
   sqlStatements: number;
 }
@@ -118,6 +126,8 @@ export function costOverWindows(windows: [CostSnapshot, CostSnapshot][], ops: nu
   return {
     serverCpuMs: r((sum((a, b) => b.server.cpuSeconds - a.server.cpuSeconds) * 1000) / n),
     serverMainThreadMs: r(sum((a, b) => b.server.eventLoop.activeMs - a.server.eventLoop.activeMs) / n),
+    serverMainThreadCpuMs: r((sum((a, b) => b.server.mainThreadCpuSeconds - a.server.mainThreadCpuSeconds) * 1000) / n),
+    serverSystemCpuMs: r((sum((a, b) => b.server.systemCpuSeconds - a.server.systemCpuSeconds) * 1000) / n),
     clientCpuMs: r((sum((a, b) => b.clientCpuSeconds - a.clientCpuSeconds) * 1000) / n),
     sqlStatements: r(sum((a, b) => b.server.sqlStatements - a.server.sqlStatements) / n),
   };
