@@ -1,7 +1,8 @@
 // Typed security event codes. Each maps to the Auth0 log code an operator may already know.
 export const EVENT_CODES = {
-  login_success: { auth0: 's', description: 'Successful password login, recorded when the session starts (after the second factor, if any; amr in details)' },
-  mfa_required: { auth0: 'mfar', description: 'Correct password; the sign-in now waits for a second factor (login_success follows only once it is passed)' },
+  // Recorded when the session starts, after the second factor if any (amr in details); the account page shows these.
+  login_success: { auth0: 's', description: 'Successful login' },
+  mfa_required: { auth0: 'mfar', description: 'Correct password; second factor requested' },
   login_failed_password: { auth0: 'fp', description: 'Failed login: wrong password' },
   login_failed_unknown_user: { auth0: 'fu', description: 'Failed login: unknown email' },
   login_failed_disabled: { auth0: 'f', description: 'Failed login: account disabled' },
