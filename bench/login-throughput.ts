@@ -73,7 +73,7 @@ export async function runLoginThroughput(options: { quick: boolean }): Promise<B
   // short uncounted ramp (the loop refills after the raw slice); one longer warm-up runs before the first round.
   const s = options.quick
     ? { users: 32, rounds: 2, rawMs: 3000, loginMs: 3000, warmupMs: 1000, sliceRampMs: 300, workers: 8, rawConcurrency: 8 }
-    : { users: 160, rounds: 5, rawMs: 16_000, loginMs: 20_000, warmupMs: 3000, sliceRampMs: 500, workers: 8, rawConcurrency: 8 };
+    : { users: 160, rounds: 5, rawMs: 16_000, loginMs: 20_000, warmupMs: 10_000, sliceRampMs: 500, workers: 8, rawConcurrency: 8 };
   const result = newResult('login-throughput', '1. Login throughput vs the physical limit (raw argon2id)', options.quick, {
     ...s,
     argon2: 'config defaults m=19456 KiB, t=2, p=1',
