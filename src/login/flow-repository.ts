@@ -7,6 +7,11 @@ const MODEL = 'LoginFlow';
 export interface FlowRepository {
   load(uid: string, now: number, ttlMs: number): Promise<LoginFlow>;
   save(uid: string, flow: LoginFlow): Promise<void>;
+  /**
+   * Saves the flow's last state once: true for the first caller only. Two requests racing to finish one sign-in
+   * (a double-submitted form, a replayed POST) cannot both start a session.
+   */
+  finish(uid: string, flow: LoginFlow, now: number): Promise<boolean>;
 }
 
 export function createFlowRepository(models: OidcModelStore): FlowRepository {
@@ -17,6 +22,9 @@ export function createFlowRepository(models: OidcModelStore): FlowRepository {
     },
     async save(uid, flow) {
       await models.upsert(MODEL, uid, flow as unknown as Record<string, unknown>, flow.expiresAt);
+    },
+    finish(uid, flow, now) {
+      return models.saveConsumed(MODEL, uid, flow as unknown as Record<string, unknown>, flow.expiresAt, now);
     },
   };
 }

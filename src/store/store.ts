@@ -130,6 +130,11 @@ export interface OidcModelStore {
   findByUserCode(model: string, userCode: string, now: number): Promise<OidcModelRecord | null>;
   /** Marks consumed; returns true only for the first caller. */
   consume(model: string, id: string, now: number): Promise<boolean>;
+  /**
+   * Saves the record (created if absent) and marks it consumed, in one statement; returns true only for the first
+   * caller. A record already consumed is left unchanged: a step that must happen once claims it this way.
+   */
+  saveConsumed(model: string, id: string, payload: Record<string, unknown>, expiresAt: number | null, now: number): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
   /**

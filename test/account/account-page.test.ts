@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { authorizeWithLogin, Browser, exchangeCode, hiddenCsrf, location, seedPublicClient, tokenRequest } from '../helpers/oidc-flow.js';
-import { browserFrom, Inbox, loginAt, postAccountForm, queued, seedUser, signIn } from '../helpers/account-browser.js';
+import { browserFrom, csrfFrom, Inbox, loginAt, postAccountForm, queued, seedUser, signIn } from '../helpers/account-browser.js';
 
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0';
@@ -67,6 +67,23 @@ describe('account page', () => {
     const post = await anonymous.postForm('/account/profile', { csrf: 'x', name: 'Mallory' });
     assert.equal(post.statusCode, 303);
     assert.equal(location(post), '/login?next=/account');
+  });
+
+  test('one sign-in transaction starts one session, however many copies of its POST race', async () => {
+    // Threat: a double-submitted or replayed sign-in POST finishes the transaction twice, starting a second session
+    // (and, on the OIDC surface, completing the interaction twice).
+    const email = unique('race');
+    const user = await seedUser(app, email, PASSWORD);
+    const browser = browserFrom(app);
+    const csrf = await csrfFrom(browser, '/login');
+    const before = (await app.store.sessions.listActiveForUser(user.id)).length;
+    const answers = await Promise.all(Array.from({ length: 4 }, () => browser.postForm('/login', { csrf, email, password: PASSWORD })));
+    const signedIn = answers.filter((a) => a.statusCode === 303 && location(a) === '/account');
+    assert.equal(signedIn.length, 1, `statuses: ${answers.map((a) => a.statusCode).join(', ')}`);
+    for (const loser of answers.filter((a) => a !== signedIn[0])) assert.ok(loser.statusCode >= 400 && loser.statusCode < 500, `a losing copy gets a 4xx page, not ${loser.statusCode}`);
+    assert.equal((await app.store.sessions.listActiveForUser(user.id)).length, before + 1, 'exactly one new session');
+    const successes = (await app.store.events.list({ userId: user.id, limit: 50 })).filter((e) => e.code === 'login_success');
+    assert.equal(successes.length, 1, 'one login_success');
   });
 
   test('the account page lists sessions with device and IP and marks this browser', async () => {

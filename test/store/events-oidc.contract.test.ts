@@ -161,6 +161,31 @@ for (const backend of backends()) {
         assert.notEqual((await store.oidc.find('AuthorizationCode', id, T0 + HOUR - 1))?.consumedAt, null);
       });
 
+      it('saveConsumed saves and claims once: a new record, an unconsumed one, and a race of many callers', async () => {
+        // Threat: two requests finishing one sign-in (a double-submitted or replayed POST) both start a session.
+        const { store } = context;
+        const fresh = unique('flow');
+        assert.equal(await store.oidc.saveConsumed('LoginFlow', fresh, { state: 'completed', n: 1 }, T0 + HOUR, T0 + 5), true, 'absent: created and claimed');
+        assert.equal(await store.oidc.saveConsumed('LoginFlow', fresh, { state: 'completed', n: 2 }, T0 + HOUR, T0 + 6), false, 'second claim refused');
+        const found = await store.oidc.find('LoginFlow', fresh, T0 + 7);
+        assert.deepEqual(found?.payload, { state: 'completed', n: 1 }, 'the loser changes nothing');
+        assert.equal(found?.consumedAt, T0 + 5);
+
+        const saved = unique('flow');
+        await store.oidc.upsert('LoginFlow', saved, { state: 'second_factor' }, T0 + HOUR);
+        assert.equal(await store.oidc.saveConsumed('LoginFlow', saved, { state: 'completed' }, T0 + HOUR, T0 + 8), true, 'saved earlier, unconsumed: claimed');
+        assert.deepEqual((await store.oidc.find('LoginFlow', saved, T0 + 9))?.payload, { state: 'completed' });
+        // An upsert after the claim (a late step) does not reopen it.
+        await store.oidc.upsert('LoginFlow', saved, { state: 'second_factor' }, T0 + HOUR);
+        assert.equal(await store.oidc.saveConsumed('LoginFlow', saved, { state: 'completed' }, T0 + HOUR, T0 + 10), false);
+
+        const raced = unique('flow');
+        const results = await Promise.all(Array.from({ length: RACERS }, (_, i) => store.oidc.saveConsumed('LoginFlow', raced, { state: 'completed', racer: i }, T0 + HOUR, T0 + i)));
+        assert.equal(results.filter((won) => won).length, 1);
+        const winner = results.indexOf(true);
+        assert.deepEqual((await store.oidc.find('LoginFlow', raced, T0 + HOUR - 1))?.payload, { state: 'completed', racer: winner }, "the winner's payload is the one kept");
+      });
+
       it('destroy removes only the named model record', async () => {
         const { store } = context;
         const id = unique('shared-id');

@@ -78,8 +78,9 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
       return surface.urls(tx).page;
     }
     const signedIn = await theAccount();
-    // Saved as finished before the session starts, so the transaction cannot start a second one.
-    await flows.save(tx.key, moved(current, 'finished'));
+    // Saved as finished before the session starts, and claimed in the same statement: of several requests racing to
+    // finish one transaction (a double-submitted or replayed POST), only the first starts a session.
+    if (!(await flows.finish(tx.key, moved(current, 'finished'), clock.now()))) throw new PortcullisError('interaction_expired');
     await startSession(request, reply, deps.login, signedIn);
     if (current.amr.includes('pwd')) {
       await passwordEvent(request, tx, signedIn, 'login_success', { amr: current.amr, ...(known.passwordStep ? { captcha_required: known.passwordStep.captchaRequired } : {}) });

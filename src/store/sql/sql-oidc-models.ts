@@ -39,6 +39,19 @@ export function sqlOidcModelStore(db: Kysely<Database>, writes: QueryExecutor = 
       ),
     writes,
   );
+  const saveConsumed = precompile(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'expires_at', 'now'], (p) =>
+    db
+      .insertInto('oidc_models')
+      .values({ model: p.model, id: p.id, payload: p.payload, grant_id: p.grant_id, uid: p.uid, user_code: p.user_code, account_id: p.account_id, expires_at: p.expires_at, consumed_at: p.now })
+      .onConflict((oc) =>
+        oc
+          .columns(['model', 'id'])
+          .doUpdateSet({ payload: p.payload, grant_id: p.grant_id, uid: p.uid, user_code: p.user_code, account_id: p.account_id, expires_at: p.expires_at, consumed_at: p.now })
+          // The claim: a row another request already consumed is not touched, and no row counts as changed.
+          .where('oidc_models.consumed_at', 'is', null),
+      ),
+    writes,
+  );
   const findById = precompile(db, ['model', 'id'], (p) => db.selectFrom('oidc_models').select(columns).where('model', '=', p.model).where('id', '=', p.id));
   const findByUid = precompile(db, ['model', 'uid'], (p) => db.selectFrom('oidc_models').select(columns).where('model', '=', p.model).where('uid', '=', p.uid));
   const consume = precompile(db, ['model', 'id', 'now'], (p) =>
@@ -57,6 +70,20 @@ export function sqlOidcModelStore(db: Kysely<Database>, writes: QueryExecutor = 
         account_id: str(payload.accountId),
         expires_at: expiresAt,
       });
+    },
+    async saveConsumed(model, id, payload, expiresAt, now) {
+      const result = await saveConsumed({
+        model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: str(payload.grantId),
+        uid: str(payload.uid),
+        user_code: str(payload.userCode),
+        account_id: str(payload.accountId),
+        expires_at: expiresAt,
+        now,
+      });
+      return Number(result.numAffectedRows ?? 0) === 1;
     },
     async find(model, id, now) {
       return decode((await findById({ model, id })).rows[0], now);
