@@ -167,8 +167,13 @@ export async function finishPasskeyLogin(
   // Two concurrent assertions carrying the same counter: only one may move it forward, the other looks like a clone.
   const applied = await deps.store.passkeys.updateAfterUse(passkey.credentialId, { counter: verdict.newCounter, backedUp: verdict.backedUp, lastUsedAt: now });
   if (!applied) return fail('counter_regressed', user.id, { credentialId: passkey.credentialId, receivedCounter: verdict.newCounter, race: true });
+  // As the second factor of a password sign-in (step-up), the passkey passes a challenge; that sign-in's
+  // login_success follows when its session starts. Only a passkey sign-in is a login of its own.
+  const details = { credentialId: passkey.credentialId, userVerified: verdict.userVerified };
   await deps.store.events.append(
-    { code: 'login_passkey_success', outcome: 'success', userId: user.id, ip: context.ip, userAgent: context.userAgent, details: { credentialId: passkey.credentialId, userVerified: verdict.userVerified } },
+    expectedUserId === null
+      ? { code: 'login_passkey_success', outcome: 'success', userId: user.id, ip: context.ip, userAgent: context.userAgent, details }
+      : { code: 'mfa_challenge_passed', outcome: 'success', userId: user.id, ip: context.ip, userAgent: context.userAgent, reason: 'passkey', details },
     now,
   );
   return { ok: true, user, credentialId: passkey.credentialId, userVerified: verdict.userVerified };

@@ -60,6 +60,8 @@ export interface LoginFlow {
   stepUp: boolean;
   /** The emailed step-up code: only its keyed hash is kept. */
   emailCode: EmailCode | null;
+  /** The password step had to pass a CAPTCHA (noted on the sign-in's login_success); absent in older stored flows. */
+  captchaRequired?: boolean;
 }
 
 export interface EmailCode {

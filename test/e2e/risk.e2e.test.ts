@@ -874,6 +874,13 @@ for (const backend of appBackends()) {
         assert.ok(client.hasSession);
         assert.equal(await sessionsOf(app, user.id), 2);
         assert.equal(await sessionsOf(app, stranger.id), 0);
+        // One sign-in, counted once: the passkey was its second factor, not a login of its own.
+        const codes = (await eventsOf(app, user.id)).map((e) => e.code);
+        assert.equal(codes.filter((c) => c === 'login_passkey_success').length, 0, `events: ${codes.join(', ')}`);
+        assert.equal(codes.filter((c) => c === 'login_success').length, 2, 'the home sign-in and this one');
+        const passed = await eventsOf(app, user.id, 'mfa_challenge_passed');
+        assert.deepEqual(passed.map((e) => e.reason), ['passkey']);
+        assert.deepEqual((await eventsOf(app, user.id, 'login_success'))[0]?.details.amr, ['pwd', 'hwk', 'user', 'mfa'], 'the newest success names both factors');
       });
 
       test('a step-up refused because the passkey is someone else\'s is not recorded as that person\'s successful passkey login', async () => {

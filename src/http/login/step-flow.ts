@@ -51,7 +51,7 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
    * Moves an authenticated flow past the optional steps, then starts the session and hands over; returns the next URL.
    * `flow` may be unsaved (the step that led here): proceed saves once, where the sign-in stops or before the session
    * starts. `known` carries what the calling step already loaded, so nothing is read twice; `passwordStep` is set by
-   * the password step, whose success is recorded here: `login_success` when the session starts, `mfa_required` when a
+   * the password step, whose success is recorded here: `login_success` as the session starts, `mfa_required` when a
    * second factor must come first (its own step then leads back here, and the session start records the success).
    */
   async function proceed(
@@ -59,7 +59,7 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
     reply: FastifyReply,
     tx: Transaction,
     flow: LoginFlow,
-    known: { unsaved?: boolean; account?: User; riskFacts?: RiskFacts; passwordStep?: { captchaRequired: boolean } } = {},
+    known: { unsaved?: boolean; account?: User; riskFacts?: RiskFacts; passwordStep?: boolean } = {},
   ): Promise<string> {
     let current = flow;
     let unsaved = known.unsaved ?? false;
@@ -74,17 +74,16 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
     if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await theAccount()).id)))) step('offer_not_needed');
     if (current.state !== 'authenticated') {
       if (unsaved) await flows.save(tx.key, current);
-      if (known.passwordStep && current.state === 'second_factor') await passwordEvent(request, tx, await theAccount(), 'mfa_required', { step_up: current.stepUp, captcha_required: known.passwordStep.captchaRequired });
+      if (known.passwordStep && current.state === 'second_factor') await passwordEvent(request, tx, await theAccount(), 'mfa_required', { step_up: current.stepUp, captcha_required: current.captchaRequired ?? false });
       return surface.urls(tx).page;
     }
     const signedIn = await theAccount();
     // Saved as finished before the session starts, and claimed in the same statement: of several requests racing to
     // finish one transaction (a double-submitted or replayed POST), only the first starts a session.
     if (!(await flows.finish(tx.key, moved(current, 'finished'), clock.now()))) throw new PortcullisError('interaction_expired');
+    // Recorded before the session starts: if the write fails, no session exists without its record.
+    if (current.amr.includes('pwd')) await passwordEvent(request, tx, signedIn, 'login_success', { amr: current.amr, captcha_required: current.captchaRequired ?? false });
     await startSession(request, reply, deps.login, signedIn);
-    if (current.amr.includes('pwd')) {
-      await passwordEvent(request, tx, signedIn, 'login_success', { amr: current.amr, ...(known.passwordStep ? { captcha_required: known.passwordStep.captchaRequired } : {}) });
-    }
     await deps.recorder?.recordLogin(signedIn, {
       ip: normaliseIp(request.ip),
       userAgent: request.headers['user-agent'] ?? null,
