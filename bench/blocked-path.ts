@@ -7,7 +7,7 @@ import { Connection, csrfIn } from './lib/http.js';
 import { startCpuWindow } from './lib/machine.js';
 import { Browser, counters, DESKTOP_CHROME_UA, type BenchUser } from './lib/portcullis.js';
 import { fmt, newResult, noteDisturbance, printFigures, ratioFigure, writeResult, type BenchResult, type Figure } from './lib/report.js';
-import { costPerOp, costSnapshot, ownCpu, startServerProcess, type ServerProcess } from './lib/server.js';
+import { costPerOp, costSnapshot, ownCpu, startServerProcess, type OpCost, type ServerProcess } from './lib/server.js';
 
 const CONFIG = {
   bot: { loginMode: 'never' },
@@ -116,8 +116,8 @@ export async function runBlockedPath(options: { quick: boolean }): Promise<Bench
       const statusCodes: Record<string, number> = {};
       for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
       const avg = (f: (r: CannonResult) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
-      const cpu = runs.reduce((a, r) => a + r.cost.serverCpuMs * r.total, 0) / total;
-      const sqlStatements = runs.reduce((a, r) => a + r.cost.sqlStatements * r.total, 0) / total;
+      // Every per-request cost of the halves, weighted by the requests each half served.
+      const weighted = (f: (c: OpCost) => number) => Math.round((runs.reduce((a, r) => a + f(r.cost) * r.total, 0) / total) * 1000) / 1000;
       return {
         perSec: total / seconds,
         total,
@@ -126,7 +126,14 @@ export async function runBlockedPath(options: { quick: boolean }): Promise<Bench
         statusCodes,
         errors: runs.reduce((a, r) => a + r.errors, 0),
         timeouts: runs.reduce((a, r) => a + r.timeouts, 0),
-        cost: { ...runs[0]!.cost, serverCpuMs: Math.round(cpu * 1000) / 1000, sqlStatements: Math.round(sqlStatements * 1000) / 1000 },
+        cost: {
+          serverCpuMs: weighted((c) => c.serverCpuMs),
+          serverMainThreadMs: weighted((c) => c.serverMainThreadMs),
+          serverMainThreadCpuMs: weighted((c) => c.serverMainThreadCpuMs),
+          serverSystemCpuMs: weighted((c) => c.serverSystemCpuMs),
+          clientCpuMs: weighted((c) => c.clientCpuMs),
+          sqlStatements: weighted((c) => c.sqlStatements),
+        },
       };
     };
     const [bare1, bare2] = halves.bare as [(typeof halves.bare)[number], (typeof halves.bare)[number]];

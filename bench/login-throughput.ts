@@ -68,18 +68,18 @@ interface RawRun {
 }
 
 export async function runLoginThroughput(options: { quick: boolean }): Promise<BenchResult> {
-  // The baseline and the logins alternate in `rounds` slices each (raw, logins, logins, raw, raw, logins, ...), so a
-  // machine that gets busier or quieter during the run weighs on both sides alike. Each login slice starts with a
+  // The baseline and the logins alternate in `rounds` slices each (raw, logins, logins, raw, raw, logins, ...; an even
+  // number of rounds makes the order symmetric), so a machine that gets busier or quieter weighs on both sides alike. Each login slice starts with a
   // short uncounted ramp (the loop refills after the raw slice); one longer warm-up runs before the first round.
   const s = options.quick
     ? { users: 32, rounds: 2, rawMs: 3000, loginMs: 3000, warmupMs: 1000, sliceRampMs: 300, workers: 8, rawConcurrency: 8 }
-    : { users: 160, rounds: 5, rawMs: 16_000, loginMs: 20_000, warmupMs: 10_000, sliceRampMs: 500, workers: 8, rawConcurrency: 8 };
+    : { users: 160, rounds: 6, rawMs: 16_000, loginMs: 20_000, warmupMs: 10_000, sliceRampMs: 500, workers: 8, rawConcurrency: 8 };
   const result = newResult('login-throughput', '1. Login throughput vs the physical limit (raw argon2id)', options.quick, {
     ...s,
     argon2: 'config defaults m=19456 KiB, t=2, p=1',
     config: LOGIN_CONFIG,
     loop: 'per login: GET /login (CSRF cookie + token), POST /login (right password) -> 303 /account; session cookie dropped',
-    order: `${s.rounds} rounds of one raw-argon2 slice (rawMs / rounds) and one login slice (loginMs / rounds), in the order raw, logins, logins, raw, ...`,
+    order: `${s.rounds} rounds of one raw-argon2 slice (rawMs / rounds) and one login slice (loginMs / rounds), in the order raw, logins, logins, raw, raw, logins, ...`,
   });
   const t0 = performance.now();
   const server: ServerProcess = await startServerProcess();
@@ -106,7 +106,7 @@ export async function runLoginThroughput(options: { quick: boolean }): Promise<B
     const loginSlice = async (round: number, warmupMs: number) => {
       let window: ReturnType<typeof startCpuWindow> | undefined;
       let cost0: Promise<CostSnapshot> | undefined;
-      const sampler = setInterval(() => void server.memory().then((m) => rss.push(m.rss), () => undefined), 500);
+      let sampler: NodeJS.Timeout | undefined;
       try {
         const load = await loginLoad(port, users, {
           workers: s.workers,
@@ -116,6 +116,7 @@ export async function runLoginThroughput(options: { quick: boolean }): Promise<B
           onMeasureStart: () => {
             window = startCpuWindow(ownCpu([server]));
             cost0 = costSnapshot(server);
+            sampler = setInterval(() => void server.memory().then((m) => rss.push(m.rss), () => undefined), 500);
           },
         });
         loginWindows.push([await cost0!, await costSnapshot(server)]);
