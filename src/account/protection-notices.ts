@@ -73,13 +73,24 @@ export async function unblockWithLink(deps: AccountDeps, settings: Pick<NoticeSe
   return check;
 }
 
-/** Uses a one-time login link; the caller then creates the session through the normal path. */
-export async function useLoginLink(deps: AccountDeps, token: string, context: RequestContext): Promise<{ ok: true; user: User } | { ok: false; reason: 'invalid' | 'used' | 'expired' }> {
+/**
+ * Uses a one-time login link; the caller then creates the session through the normal path, or sends the user to the
+ * second factor when `needsSecondFactor` says one is enrolled. The link alone is then not yet a sign-in: it records
+ * `mfa_required`, and `login_link_used` is recorded when the session starts (the login steps).
+ */
+export async function useLoginLink(
+  deps: AccountDeps,
+  token: string,
+  context: RequestContext,
+  needsSecondFactor: (user: User) => Promise<boolean>,
+): Promise<{ ok: true; user: User; secondFactor: boolean } | { ok: false; reason: 'invalid' | 'used' | 'expired' }> {
   const now = deps.clock.now();
   const check = await consumeLink(deps.store.links, token, 'login', now);
   if (!check.ok) return check;
   const user = check.link.userId ? await deps.store.users.findById(check.link.userId) : null;
   if (!user || user.disabled) return { ok: false, reason: 'invalid' };
-  await deps.store.events.append({ code: 'login_link_used', outcome: 'success', userId: user.id, identifier: user.email, ip: context.ip, userAgent: context.userAgent, reason: 'login_link' }, now);
-  return { ok: true, user };
+  const secondFactor = await needsSecondFactor(user);
+  const common = { userId: user.id, identifier: user.email, ip: context.ip, userAgent: context.userAgent, reason: 'login_link' };
+  await deps.store.events.append(secondFactor ? { ...common, code: 'mfa_required', outcome: 'info' } : { ...common, code: 'login_link_used', outcome: 'success' }, now);
+  return { ok: true, user, secondFactor };
 }

@@ -338,6 +338,7 @@ describe('brute-force protection (SQLite, fake clock)', () => {
     assert.equal(account.statusCode, 200, 'the link made a normal session');
     assert.ok(account.body.includes(email), 'for the user the link was issued to');
     assert.equal((await app.store.sessions.listActiveForUser(user.id)).length, 1);
+    assert.equal((await app.store.events.list({ userId: user.id, limit: 200 })).filter((e) => e.code === 'login_link_used').length, 1, 'the sign-in is recorded');
 
     const replay = new Browser(app.server);
     assert.equal((await replay.get(loginLink)).statusCode, 410, 'a used link shows the problem page');
@@ -386,9 +387,17 @@ describe('brute-force protection (SQLite, fake clock)', () => {
     const wrong = await device.postForm('/login/mfa', { csrf: hiddenCsrf(step.body), code: code === '000000' ? '111111' : '000000' });
     assert.equal(wrong.statusCode, 401, 'a wrong code is refused');
     assert.equal(device.jar.get('portcullis_session'), undefined);
+    // Threat: the audit log and login metrics count the link as a sign-in that the second factor then stopped.
+    const codesOf = async (code: string) => (await app.store.events.list({ userId: user.id, limit: 200 })).filter((e) => e.code === code);
+    assert.equal((await codesOf('login_link_used')).length, 0, 'no sign-in recorded while the second factor is pending');
+    assert.deepEqual((await codesOf('mfa_required')).map((e) => e.reason), ['login_link']);
     assertSignedIn(await device.postForm('/login/mfa', { csrf: hiddenCsrf(wrong.body), code }), 'after the second factor');
     assert.equal((await device.get('/account')).statusCode, 200);
     assert.equal((await device.get(loginLink)).statusCode, 410, 'the link stays used');
+    const signedIn = await codesOf('login_link_used');
+    assert.equal(signedIn.length, 1, 'recorded once, when the session started');
+    assert.deepEqual(signedIn[0]?.details.amr, ['email', 'otp', 'mfa']);
+    assert.equal((await codesOf('login_success')).length, 0, 'not a password sign-in');
   });
 
   test('a successful login clears the count for that IP', async () => {

@@ -74,7 +74,7 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
     if (current.state === 'passkey_offer' && !(deps.passkeys && (await deps.passkeys.shouldOffer((await theAccount()).id)))) step('offer_not_needed');
     if (current.state !== 'authenticated') {
       if (unsaved) await flows.save(tx.key, current);
-      if (known.passwordStep && current.state === 'second_factor') await passwordEvent(request, tx, await theAccount(), 'mfa_required', { step_up: current.stepUp, captcha_required: current.captchaRequired ?? false });
+      if (known.passwordStep && current.state === 'second_factor') await signInEvent(request, tx, await theAccount(), 'mfa_required', 'password', { step_up: current.stepUp, captcha_required: current.captchaRequired ?? false });
       return surface.urls(tx).page;
     }
     const signedIn = await theAccount();
@@ -82,7 +82,8 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
     // finish one transaction (a double-submitted or replayed POST), only the first starts a session.
     if (!(await flows.finish(tx.key, moved(current, 'finished'), clock.now()))) throw new PortcullisError('interaction_expired');
     // Recorded before the session starts: if the write fails, no session exists without its record.
-    if (current.amr.includes('pwd')) await passwordEvent(request, tx, signedIn, 'login_success', { amr: current.amr, captcha_required: current.captchaRequired ?? false });
+    if (current.amr.includes('pwd')) await signInEvent(request, tx, signedIn, 'login_success', 'password', { amr: current.amr, captcha_required: current.captchaRequired ?? false });
+    else if (current.amr.includes('email')) await signInEvent(request, tx, signedIn, 'login_link_used', 'login_link', { amr: current.amr });
     await startSession(request, reply, deps.login, signedIn);
     await deps.recorder?.recordLogin(signedIn, {
       ip: normaliseIp(request.ip),
@@ -94,11 +95,11 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
     return surface.complete(request, reply, tx, signedIn.id, current.amr);
   }
 
-  /** An event of a sign-in that began with a password (reason `password`). */
-  function passwordEvent(request: FastifyRequest, tx: Transaction, account: User, code: 'login_success' | 'mfa_required', details: Record<string, unknown>) {
+  /** An event of a sign-in's progress; `reason` names how it began (`password`, `login_link`). */
+  function signInEvent(request: FastifyRequest, tx: Transaction, account: User, code: 'login_success' | 'login_link_used' | 'mfa_required', reason: string, details: Record<string, unknown>) {
     const { ip, userAgent } = requestContext(request);
     return deps.store.events.append(
-      { code, outcome: code === 'login_success' ? 'success' : 'info', reason: 'password', userId: account.id, identifier: account.email, ip, userAgent, clientId: tx.clientId, details },
+      { code, outcome: code === 'mfa_required' ? 'info' : 'success', reason, userId: account.id, identifier: account.email, ip, userAgent, clientId: tx.clientId, details },
       clock.now(),
     );
   }
@@ -114,5 +115,5 @@ export function createStepFlow(surface: LoginSurface, deps: LoginStepDeps) {
     return advance(tx, flow, 'email_code_sent', { emailCode: { ...sent, sentAt: now, sends: (existing?.sends ?? 0) + 1 } });
   }
 
-  return { load, moved, advance, user, proceed, passwordEvent, ensureEmailCode };
+  return { load, moved, advance, user, proceed, signInEvent, ensureEmailCode };
 }

@@ -54,7 +54,8 @@ function setLoginCookie(reply: FastifyReply, deps: Pick<AccountRouteDeps, 'steps
 export async function continueLoginAtSecondFactor(reply: FastifyReply, deps: Pick<AccountRouteDeps, 'steps' | 'secureCookies'>, userId: string): Promise<string> {
   const key = randomId();
   const now = deps.steps.clock.now();
-  const started = transition(startFlow(now, deps.steps.flowTtlMs), 'login_link_used', now, { accountId: userId }, deps.steps.flowLimits);
+  // amr `email`: the link proved control of the mailbox (as on the link path without a second factor).
+  const started = transition(startFlow(now, deps.steps.flowTtlMs), 'login_link_used', now, { accountId: userId, amr: ['email'] }, deps.steps.flowLimits);
   if (!started.ok) throw new Error(`a new login flow refused login_link_used: ${started.reason}`);
   await deps.steps.flows.save(transactionKey(key), started.flow);
   setLoginCookie(reply, deps, key);

@@ -73,10 +73,10 @@ export function protectionLinkRoutes(deps: ProtectionLinkDeps) {
     app.post('/login-link/:token', async (request: TokenRequest, reply) => {
       csrf.verify(request, 'link');
       const ctx = context(request);
-      const result = await useLoginLink(account, request.params.token, ctx);
+      const result = await useLoginLink(account, request.params.token, ctx, (user) => deps.steps.secondFactor.enrolled(user.id));
       if (!result.ok) return sendHtml(reply, 410, linkProblemPage(productName, result.reason, signIn));
       // The link replaces the password only: an enrolled second factor is still required, on the normal sign-in steps.
-      if (await deps.steps.secondFactor.enrolled(result.user.id)) return reply.redirect(await continueLoginAtSecondFactor(reply, deps, result.user.id), 303);
+      if (result.secondFactor) return reply.redirect(await continueLoginAtSecondFactor(reply, deps, result.user.id), 303);
       // Without one, the same session any password login creates.
       const { token } = await deps.sessions.create(result.user.id, { ...ctx, orgId: result.user.orgId });
       setSessionCookie(reply, token, deps.sessionCookie);
