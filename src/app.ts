@@ -51,7 +51,7 @@ import { parseAllowlist } from './protection/ip/allowlist.js';
 import { createRefusalMemo } from './protection/refusal-memo.js';
 import { forgettingRefusals } from './protection/forgetting-refusals.js';
 import type { LoginStepDeps } from './http/login/login-steps.js';
-import { describeIpLocation, lazyGeoLocator } from './protection/geo/geo-locator.js';
+import { describeIpLocation, lazyGeoLocator, pollGeoData } from './protection/geo/geo-locator.js';
 import { openIpReputation } from './protection/ip-lists/ip-reputation.js';
 import { createRiskGuard, type RiskGuard } from './protection/risk/risk-guard.js';
 import { openRuntimeSettings, type RuntimeSettings } from './settings/runtime-settings.js';
@@ -249,6 +249,11 @@ async function assembleApp(options: AppOptions, opened: OpenedStore): Promise<Ap
     },
   };
   const geo = lazyGeoLocator({ dbPath: config.geoipDb || undefined });
+  // The operator's file is updated in place (monthly GeoLite2 releases): loaded without a restart.
+  const stopGeoPoll = pollGeoData(geo, config.geoipDb ? config.geoipPollInterval : 0, {
+    reloaded: (source) => logger.info({ paths: source.paths, builtAt: source.builtAt }, 'geolocation data reloaded'),
+    failed: (error) => logger.warn({ err: error }, 'geolocation data not reloaded; the data in use stays'),
+  });
   const describeLocation = async (ip: string | null): Promise<string> => {
     if (!ip) return 'Unknown location';
     try {
@@ -466,6 +471,7 @@ async function assembleApp(options: AppOptions, opened: OpenedStore): Promise<Ap
       await server.close();
       await mailWorker.stop();
       await webhookWorker.stop();
+      stopGeoPoll();
       await geo.close();
       reputation.close();
       runtime.close();

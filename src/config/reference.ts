@@ -4,7 +4,7 @@ import { parseConfig } from './load-config.js';
 import { OPTION_DOCS } from './schema.js';
 import { DEFAULT_RISK_RULES, describeRule } from '../protection/risk/risk-policy.js';
 
-const DURATIONS = new Set(['sessionIdleTimeout', 'sessionAbsoluteTimeout', 'tokens.accessTokenTtl', 'tokens.idTokenTtl', 'tokens.authorizationCodeTtl', 'tokens.interactionTtl', 'setupLinkTtl', 'links.verifyEmailTtl', 'links.resetPasswordTtl', 'mail.retryBaseDelay', 'mail.pollInterval', 'bruteForce.blockDuration', 'bruteForce.emailInterval', 'bruteForce.unblockLinkTtl', 'bruteForce.loginLinkTtl', 'throttle.refillEvery', 'throttle.alertInterval', 'breach.online.timeout', 'breach.online.cacheTtl', 'ipLists.pollInterval', 'passkeys.offerSnooze', 'risk.rememberDevicesFor', 'risk.historyWindow', 'risk.adminAlertInterval', 'risk.emailCodeTtl', 'webhooks.retryBaseDelay', 'webhooks.pollInterval', 'webhooks.timeout']);
+const DURATIONS = new Set(['geoipPollInterval', 'sessionIdleTimeout', 'sessionAbsoluteTimeout', 'tokens.accessTokenTtl', 'tokens.idTokenTtl', 'tokens.authorizationCodeTtl', 'tokens.interactionTtl', 'setupLinkTtl', 'links.verifyEmailTtl', 'links.resetPasswordTtl', 'mail.retryBaseDelay', 'mail.pollInterval', 'bruteForce.blockDuration', 'bruteForce.emailInterval', 'bruteForce.unblockLinkTtl', 'bruteForce.loginLinkTtl', 'throttle.refillEvery', 'throttle.alertInterval', 'breach.online.timeout', 'breach.online.cacheTtl', 'ipLists.pollInterval', 'passkeys.offerSnooze', 'risk.rememberDevicesFor', 'risk.historyWindow', 'risk.adminAlertInterval', 'risk.emailCodeTtl', 'webhooks.retryBaseDelay', 'webhooks.pollInterval', 'webhooks.timeout']);
 
 export function renderConfigReference(): string {
   const defaults = parseConfig({}) as unknown as Record<string, unknown>;

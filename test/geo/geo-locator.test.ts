@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeIpLocation, lazyGeoLocator, openGeoLocator, type GeoLocator } from '../../src/protection/geo/geo-locator.js';
+import { describeIpLocation, lazyGeoLocator, openGeoLocator, pollGeoData, type GeoLocator } from '../../src/protection/geo/geo-locator.js';
 import { fromFlatRecord, fromNestedRecord, toGeoLocation, type GeoLocation } from '../../src/protection/geo/geo-record.js';
 import { isPublicIp } from '../../src/protection/geo/ip-scope.js';
 import { distanceKm } from '../../src/protection/geo/distance.js';
@@ -144,6 +144,70 @@ describe('an operator file in the standard nested MaxMind layout (PORTCULLIS_GEO
     }
   });
 
+  it('picks up a replaced file on refresh, and keeps the data in use when the new file is broken', async () => {
+    // Threat: risk assessment judging logins by location data that went stale because only a restart would load the update.
+    const path = join(dir, 'updated.mmdb');
+    writeFileSync(path, buildMmdb({ ipVersion: 6, databaseType: 'GeoIP2-City', networks: [{ cidr: '81.2.69.0/24', record: london }] }));
+    const lazy = lazyGeoLocator({ dbPath: path });
+    try {
+      assert.equal(await lazy.refresh(), false, 'nothing open yet: nothing to refresh');
+      const geo = await lazy.get();
+      assert.equal(geo.locate('81.2.69.1')?.city, 'London');
+      assert.equal(await lazy.refresh(), false, 'unchanged file');
+
+      // The monthly update: the same network now maps elsewhere (a different size marks the change even within one mtime tick).
+      writeFileSync(path, buildMmdb({ ipVersion: 6, databaseType: 'GeoIP2-City', networks: [{ cidr: '81.2.69.0/24', record: sydney }, { cidr: '2402:8100::/32', record: sydney }] }));
+      assert.equal(await lazy.refresh(), true);
+      assert.equal(geo.locate('81.2.69.1')?.city, 'Sydney', 'the same locator answers from the new data');
+      assert.equal(geo.locate('2402:8100::1')?.city, 'Sydney');
+      assert.equal(await lazy.refresh(), false);
+
+      // A half-written or wrong file: the refresh fails loudly and the data in use stays.
+      writeFileSync(path, 'not an mmdb file at all');
+      await assert.rejects(lazy.refresh(), (error: unknown) => isPortcullisError(error) && error.code === 'config_invalid' && (error.detail ?? '').includes(path));
+      assert.equal(geo.locate('81.2.69.1')?.city, 'Sydney');
+      rmSync(path);
+      await assert.rejects(lazy.refresh(), (error: unknown) => isPortcullisError(error) && (error.detail ?? '').includes('could not be read'));
+      assert.equal(geo.locate('81.2.69.1')?.city, 'Sydney', 'a removed file changes nothing either');
+    } finally {
+      await lazy.close();
+    }
+    const bundled = await openGeoLocator();
+    try {
+      assert.equal(await bundled.refresh(), false, 'the bundled data never reloads');
+    } finally {
+      bundled.close();
+    }
+  });
+
+  it('pollGeoData reloads a replaced file by itself, reports a broken one, and stops', async () => {
+    const path = join(dir, 'polled.mmdb');
+    writeFileSync(path, buildMmdb({ ipVersion: 6, databaseType: 'GeoIP2-City', networks: [{ cidr: '81.2.69.0/24', record: london }] }));
+    const lazy = lazyGeoLocator({ dbPath: path });
+    const seen: string[] = [];
+    const until = async (what: string) => {
+      for (let i = 0; i < 200 && !seen.includes(what); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(seen.includes(what), `${what} within 2 s; seen ${seen.join(', ')}`);
+    };
+    const stop = pollGeoData(lazy, 20, { reloaded: (source) => seen.push(`reloaded ${source.paths.join()}`), failed: () => seen.push('failed') });
+    try {
+      const geo = await lazy.get();
+      writeFileSync(path, buildMmdb({ ipVersion: 6, databaseType: 'GeoIP2-City', networks: [{ cidr: '81.2.69.0/24', record: sydney }, { cidr: '2402:8100::/32', record: sydney }] }));
+      await until(`reloaded ${path}`);
+      assert.equal(geo.locate('81.2.69.1')?.city, 'Sydney');
+      writeFileSync(path, 'broken');
+      await until('failed');
+      assert.equal(geo.locate('81.2.69.1')?.city, 'Sydney');
+    } finally {
+      stop();
+    }
+    const count = seen.length;
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen.length, count, 'no checks after stop');
+    await lazy.close();
+    assert.doesNotThrow(pollGeoData(lazy, 0, { reloaded: () => assert.fail('never'), failed: () => assert.fail('never') }), 'interval 0: no polling');
+  });
+
   it('a lazy locator opens once on first use and retries after a failed open', async () => {
     const path = join(dir, 'late.mmdb');
     const lazy = lazyGeoLocator({ dbPath: path });
@@ -187,7 +251,7 @@ describe('record layouts', () => {
 });
 
 describe('describeIpLocation formats', () => {
-  const fixed = (location: GeoLocation | null): GeoLocator => ({ locate: () => location, close: () => undefined, source: { kind: 'file', paths: [], builtAt: null } });
+  const fixed = (location: GeoLocation | null): GeoLocator => ({ locate: () => location, refresh: async () => false, close: () => undefined, source: { kind: 'file', paths: [], builtAt: null } });
   const base: GeoLocation = { country: 'Germany', countryCode: 'DE', region: 'Berlin', city: 'Berlin', latitude: 52.52, longitude: 13.4, accuracyKm: 5 };
   it('prefers "City, Country", then "Country", then "Unknown location"', () => {
     assert.equal(describeIpLocation(fixed(base), '85.1.1.1'), 'Berlin, Germany');

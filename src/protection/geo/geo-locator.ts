@@ -1,4 +1,5 @@
 // IP to location from a MaxMind-format .mmdb: the bundled GeoLite2 data by default, or the operator's own City file.
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import maxmind, { type Reader, type Response } from 'maxmind';
@@ -20,6 +21,12 @@ export interface GeoSource {
 export interface GeoLocator {
   /** Null for private, loopback, link-local and reserved addresses, invalid text, and addresses the data does not know. */
   locate(ip: string): GeoLocation | null;
+  /**
+   * Reads the operator's file again when its size or modification time changed (a monthly update dropped in place);
+   * true when new data was loaded. A file that cannot be opened throws, and the data in use stays. The bundled data
+   * never changes: always false.
+   */
+  refresh(): Promise<boolean>;
   close(): void;
   readonly source: GeoSource;
 }
@@ -56,12 +63,40 @@ async function openReaders(dbPath: string | undefined): Promise<{ readers: Reade
   return { readers: { v4, v6 }, source: { kind: 'bundled', paths: [paths.ipv4, paths.ipv6], builtAt: v4.metadata.buildEpoch ?? null } };
 }
 
+/** The file's identity for change detection: size and modification time. */
+async function fileVersion(path: string): Promise<string> {
+  try {
+    const info = await stat(path);
+    return `${info.size}:${info.mtimeMs}`;
+  } catch (error) {
+    throw new PortcullisError('config_invalid', { detail: `PORTCULLIS_GEOIP_DB ${path} could not be read: ${(error as Error).message}` });
+  }
+}
+
 /** Reads the data once (about 0.1–0.2 s and 45 MB of memory for the bundled files); lookups are then in-memory. */
 export async function openGeoLocator(options: { dbPath?: string } = {}): Promise<GeoLocator> {
-  const opened = await openReaders(options.dbPath || undefined);
+  const dbPath = options.dbPath || undefined;
+  // Taken before reading, so a change made while the file is read is seen by the next refresh.
+  let version = dbPath ? await fileVersion(dbPath) : null;
+  const opened = await openReaders(dbPath);
   let readers = opened.readers;
+  let source = opened.source;
+  let closed = false;
   return {
-    source: opened.source,
+    get source() {
+      return source;
+    },
+    async refresh() {
+      if (!dbPath || closed) return false;
+      const current = await fileVersion(dbPath);
+      if (current === version) return false;
+      const next = await openReaders(dbPath);
+      if (closed) return false;
+      readers = next.readers;
+      source = next.source;
+      version = current;
+      return true;
+    },
     locate(ip) {
       const address = parseIp(ip);
       if (!address || !isPublicIp(address)) return null;
@@ -76,6 +111,7 @@ export async function openGeoLocator(options: { dbPath?: string } = {}): Promise
       }
     },
     close() {
+      closed = true;
       readers = { v4: null, v6: null };
     },
   };
@@ -84,6 +120,8 @@ export async function openGeoLocator(options: { dbPath?: string } = {}): Promise
 export interface LazyGeoLocator {
   /** Opens on first use and then always returns the same locator; a failed open is retried on the next call. */
   get(): Promise<GeoLocator>;
+  /** Refreshes the locator if it is open (see GeoLocator.refresh); one not opened yet reads the current file when first used. */
+  refresh(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -98,12 +136,40 @@ export function lazyGeoLocator(options: { dbPath?: string } = {}): LazyGeoLocato
       });
       return opening;
     },
+    async refresh() {
+      const locator = opening ? await opening.catch(() => null) : null;
+      return locator ? locator.refresh() : false;
+    },
     async close() {
       const pending = opening;
       opening = null;
       if (pending) (await pending.catch(() => null))?.close();
     },
   };
+}
+
+/**
+ * Refreshes `geo` every `intervalMs` (0: never), one check at a time, and reports each reload and each failure (a
+ * broken file is reported at every check until it is fixed). Returns the function that stops it.
+ */
+export function pollGeoData(geo: Pick<LazyGeoLocator, 'refresh' | 'get'>, intervalMs: number, report: { reloaded(source: GeoSource): void; failed(error: unknown): void }): () => void {
+  if (intervalMs <= 0) return () => undefined;
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    geo
+      .refresh()
+      .then(async (reloaded) => {
+        if (reloaded) report.reloaded((await geo.get()).source);
+      })
+      .catch(report.failed)
+      .finally(() => {
+        checking = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The location as people read it: "Berlin, Germany", "Germany", "Local or private network" or "Unknown location". */
