@@ -75,7 +75,7 @@ export const OPTION_DOCS: Record<string, { env: string | null; description: stri
   'throttle.alertEmail': { env: 'PORTCULLIS_ALERT_EMAIL', description: 'Operator address told (at most hourly per IP) when an IP is throttled. Empty: no operator email.' },
   'throttle.alertInterval': { env: null, description: 'At most one throttle alert per IP and recipient in this interval.' },
   'ipLists.files': { env: null, description: 'Untrusted-IP list files, as `[{ "name": "tor-exits", "path": "/etc/portcullis/tor.txt" }]`: one IP or CIDR per line, `#` comments. Edits are picked up without a restart; invalid lines are skipped with a warning. Lists can also be imported into the database with `portcullis iplist import`.' },
-  'ipLists.pollInterval': { env: null, description: 'How often a running server checks the list files and the imported lists for changes (`0` turns checking off).' },
+  'ipLists.pollInterval': { env: null, description: 'How often a running server checks the list files and the imported lists for changes, and also picks up runtime settings and signing keys changed by another node or the CLI (`0` turns checking off: changes then apply only on the node that made them, or after a restart).' },
   ipAllowlist: { env: 'PORTCULLIS_IP_ALLOWLIST', description: 'Comma-separated IPs and CIDRs that bypass throttling and brute-force protection.' },
   'bot.loginMode': { env: 'PORTCULLIS_BOT_MODE', description: 'CAPTCHA for password logins: `never`, `when_risky` (when the bot signals fire) or `always`.' },
   'bot.signupMode': { env: null, description: 'CAPTCHA for sign-ups: `never`, `when_risky` or `always`.' },
