@@ -169,13 +169,8 @@ export async function finishPasskeyLogin(
   if (!applied) return fail('counter_regressed', user.id, { credentialId: passkey.credentialId, receivedCounter: verdict.newCounter, race: true });
   // As the second factor of a password sign-in (step-up), the passkey passes a challenge; that sign-in's
   // login_success follows when its session starts. Only a passkey sign-in is a login of its own.
-  const details = { credentialId: passkey.credentialId, userVerified: verdict.userVerified };
-  await deps.store.events.append(
-    expectedUserId === null
-      ? { code: 'login_passkey_success', outcome: 'success', userId: user.id, ip: context.ip, userAgent: context.userAgent, details }
-      : { code: 'mfa_challenge_passed', outcome: 'success', userId: user.id, ip: context.ip, userAgent: context.userAgent, reason: 'passkey', details },
-    now,
-  );
+  const common = { outcome: 'success', userId: user.id, ip: context.ip, userAgent: context.userAgent, details: { credentialId: passkey.credentialId, userVerified: verdict.userVerified } } as const;
+  await deps.store.events.append(expectedUserId === null ? { ...common, code: 'login_passkey_success' } : { ...common, code: 'mfa_challenge_passed', reason: 'passkey' }, now);
   return { ok: true, user, credentialId: passkey.credentialId, userVerified: verdict.userVerified };
 }
 

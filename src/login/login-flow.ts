@@ -89,7 +89,7 @@ export function transition(
   flow: LoginFlow,
   event: LoginEvent,
   now: number,
-  data: { accountId?: string; amr?: string[]; stepUp?: boolean; emailCode?: EmailCode } = {},
+  data: { accountId?: string; amr?: string[]; stepUp?: boolean; emailCode?: EmailCode; captchaRequired?: boolean } = {},
   limits: FlowLimits = DEFAULT_FLOW_LIMITS,
 ): TransitionResult {
   if (now >= flow.expiresAt) return { ok: false, reason: 'expired' };
@@ -119,6 +119,7 @@ export function transition(
             : flow.stepDeadline,
       stepUp: (flow.stepUp ?? false) || (data.stepUp ?? false),
       emailCode: event === 'email_code_sent' ? (data.emailCode ?? null) : (flow.emailCode ?? null),
+      ...(data.captchaRequired !== undefined ? { captchaRequired: data.captchaRequired } : {}),
     },
   };
 }

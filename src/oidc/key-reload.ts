@@ -2,6 +2,7 @@
 // the set changed, rebuilds oidc-provider's keystore (published JWKS and the signing key) in place.
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { every, singleFlight } from '../domain/background-refresh.js';
 import type { SigningKeyStore } from '../store/store.js';
 import { toJwks } from './signing-keys.js';
 
@@ -17,8 +18,6 @@ export interface KeyReloader {
 export async function createKeyReloader(provider: Provider, options: { keys: SigningKeyStore; logger: Logger; pollIntervalMs: number; initialKids: string[] }): Promise<KeyReloader> {
   const { default: initialize } = (await import('oidc-provider/lib/helpers/initialize_keystore.js' as string)) as { default: KeystoreInitializer };
   let current = options.initialKids.join(',');
-  let inFlight: Promise<boolean> | null = null;
-
   async function check(): Promise<boolean> {
     const keys = await options.keys.list();
     const kids = keys.map((k) => k.kid).join(',');
@@ -29,23 +28,7 @@ export async function createKeyReloader(provider: Provider, options: { keys: Sig
     return true;
   }
 
-  const refresh = (): Promise<boolean> => {
-    inFlight ??= check().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  };
-
-  const timer = options.pollIntervalMs
-    ? setInterval(() => {
-        refresh().catch((error: unknown) => options.logger.warn({ err: error }, 'signing keys could not be reloaded; still using the previous ones'));
-      }, options.pollIntervalMs)
-    : null;
-  timer?.unref();
-  return {
-    refresh,
-    close() {
-      if (timer) clearInterval(timer);
-    },
-  };
+  const refresh = singleFlight(check);
+  const stop = every(options.pollIntervalMs, refresh, (error) => options.logger.warn({ err: error }, 'signing keys could not be reloaded; still using the previous ones'));
+  return { refresh, close: stop };
 }

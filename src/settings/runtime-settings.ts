@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { configSchema } from '../config/schema.js';
 import { PortcullisError } from '../domain/errors.js';
 import type { Clock } from '../domain/clock.js';
+import { every } from '../domain/background-refresh.js';
 import type { SettingsRecord, SettingsStore } from '../store/store.js';
 
 /** What may change at runtime, per section. Deployment facts (CAPTCHA provider and keys, breach index, URLs) may not. */
@@ -110,12 +111,7 @@ export async function openRuntimeSettings(options: { config: Config; store: Sett
     return true;
   }
 
-  const timer = options.pollIntervalMs
-    ? setInterval(() => {
-        refresh().catch((error: unknown) => options.onWarning?.(`runtime settings could not be reloaded: ${(error as Error).message}`));
-      }, options.pollIntervalMs)
-    : null;
-  timer?.unref();
+  const stop = every(options.pollIntervalMs, refresh, (error) => options.onWarning?.(`runtime settings could not be reloaded: ${(error as Error).message}`));
 
   return {
     current: () => settings,
@@ -132,8 +128,6 @@ export async function openRuntimeSettings(options: { config: Config; store: Sett
       return stored;
     },
     history: (limit) => store.history(limit),
-    close() {
-      if (timer) clearInterval(timer);
-    },
+    close: stop,
   };
 }

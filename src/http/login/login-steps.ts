@@ -82,7 +82,7 @@ export function loginStepRoutes(surface: LoginSurface, deps: LoginStepDeps) {
         if (!outcome.challenge) await advance(tx, flow, 'password_failed');
         return renderPassword(request, reply, tx, outcome.status, { email, error: outcome.error, notice: outcome.notice }, outcome.challenge ?? false);
       }
-      const next = { ...moved(flow, 'password_verified', { accountId: outcome.user.id, amr: ['pwd'], stepUp: outcome.stepUp }), captchaRequired: outcome.captchaRequired };
+      const next = moved(flow, 'password_verified', { accountId: outcome.user.id, amr: ['pwd'], stepUp: outcome.stepUp, captchaRequired: outcome.captchaRequired });
       return reply.redirect(await proceed(request, reply, tx, next, { unsaved: true, account: outcome.user, riskFacts: outcome.riskFacts, passwordStep: true }), 303);
     });
 

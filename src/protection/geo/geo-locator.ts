@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import maxmind, { type Reader, type Response } from 'maxmind';
+import { every, singleFlight } from '../../domain/background-refresh.js';
 import { PortcullisError } from '../../domain/errors.js';
 import { formatIpv4, parseIp } from '../ip-lists/cidr.js';
 import { toGeoLocation, type GeoLocation } from './geo-record.js';
@@ -136,10 +137,11 @@ export function lazyGeoLocator(options: { dbPath?: string } = {}): LazyGeoLocato
       });
       return opening;
     },
-    async refresh() {
+    // One check at a time: a slow read is not started again by the next tick.
+    refresh: singleFlight(async () => {
       const locator = opening ? await opening.catch(() => null) : null;
       return locator ? locator.refresh() : false;
-    },
+    }),
     async close() {
       const pending = opening;
       opening = null;
@@ -149,27 +151,17 @@ export function lazyGeoLocator(options: { dbPath?: string } = {}): LazyGeoLocato
 }
 
 /**
- * Refreshes `geo` every `intervalMs` (0: never), one check at a time, and reports each reload and each failure (a
- * broken file is reported at every check until it is fixed). Returns the function that stops it.
+ * Refreshes `geo` every `intervalMs` (0: never) and reports each reload and each failure (a broken file is reported at
+ * every check until it is fixed). Returns the function that stops it.
  */
 export function pollGeoData(geo: Pick<LazyGeoLocator, 'refresh' | 'get'>, intervalMs: number, report: { reloaded(source: GeoSource): void; failed(error: unknown): void }): () => void {
-  if (intervalMs <= 0) return () => undefined;
-  let checking = false;
-  const timer = setInterval(() => {
-    if (checking) return;
-    checking = true;
-    geo
-      .refresh()
-      .then(async (reloaded) => {
-        if (reloaded) report.reloaded((await geo.get()).source);
-      })
-      .catch(report.failed)
-      .finally(() => {
-        checking = false;
-      });
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return every(
+    intervalMs,
+    async () => {
+      if (await geo.refresh()) report.reloaded((await geo.get()).source);
+    },
+    report.failed,
+  );
 }
 
 /** The location as people read it: "Berlin, Germany", "Germany", "Local or private network" or "Unknown location". */

@@ -1,4 +1,5 @@
 // Answers "is this IP on a reputation list" from the stored lists plus operator files, reloading either when it changes.
+import { every, singleFlight } from '../../domain/background-refresh.js';
 import type { IpListStore } from '../../store/store.js';
 import { listFileSet, type ListFile } from './list-files.js';
 import { buildRangeIndex, type RangeIndex } from './range-index.js';
@@ -36,7 +37,6 @@ export async function openIpReputation(options: IpReputationOptions): Promise<Ip
   const files = listFileSet(options.files ?? [], warn);
   let index: RangeIndex<string> = buildRangeIndex<string>([]);
   let loadedRevision: string | null = null;
-  let inFlight: Promise<boolean> | null = null;
 
   async function rebuild(): Promise<void> {
     const revision = await options.store.revision();
@@ -57,20 +57,10 @@ export async function openIpReputation(options: IpReputationOptions): Promise<Ip
     return true;
   }
 
-  const refresh = (): Promise<boolean> => {
-    inFlight ??= check().finally(() => {
-      inFlight = null;
-    });
-    return inFlight;
-  };
+  const refresh = singleFlight(check);
 
   await rebuild();
-  const timer = options.pollIntervalMs
-    ? setInterval(() => {
-        refresh().catch((error: unknown) => warn(`IP lists could not be reloaded, still serving the previous data: ${(error as Error).message}`));
-      }, options.pollIntervalMs)
-    : null;
-  timer?.unref();
+  const stop = every(options.pollIntervalMs ?? 0, refresh, (error) => warn(`IP lists could not be reloaded, still serving the previous data: ${(error as Error).message}`));
 
   return {
     lookup(ip) {
@@ -82,8 +72,6 @@ export async function openIpReputation(options: IpReputationOptions): Promise<Ip
     },
     refresh,
     size: () => index.size,
-    close() {
-      if (timer) clearInterval(timer);
-    },
+    close: stop,
   };
 }
